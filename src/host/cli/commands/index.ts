@@ -1,0 +1,19 @@
+import type { Command } from '../command.js';
+
+/**
+ * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
+ * here once, in the order `kata-cc --help` shows them.
+ */
+export const SUBCOMMANDS: readonly Command[] = [];
+
+export const ROOT_COMMAND: Command = {
+  name: 'kata-cc',
+  summary: 'confidential-containers runtime',
+  help: `Usage: kata-cc COMMAND [OPTIONS]
+
+kata-cc runs every Kubernetes pod in its own confidential VM (Intel TDX, AMD SEV-SNP, or coco-dev
+without a TEE). This command installs, checks and operates it.
+
+Exit codes: 0 ok, 1 failure, 2 usage error.`,
+  subcommands: SUBCOMMANDS,
+};

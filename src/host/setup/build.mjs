@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `npm run build`: bundles each program into one ESM file under dist/ with esbuild (fast start-up,
+// and the guest gets a single file). Type-checking is `npm run typecheck`; this only bundles.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** entry source → output bundle */
+export const BUNDLES = [
+  ['src/host/cli/main.ts', 'dist/kata-cc.mjs'],
+  ['src/host/main.ts', 'dist/containerd-shim-kata-cc-v2.mjs'],
+  ['guest/main.ts', 'dist/guest/kata-agent.mjs'],
+  ['test/bench/main.ts', 'dist/bench.mjs'],
+];
+
+const banner = [
+  '#!/usr/bin/env node',
+  "import { createRequire as __ccCreateRequire } from 'node:module';",
+  'const require = __ccCreateRequire(import.meta.url);',
+].join('\n');
+
+const present = BUNDLES.filter(([src]) => existsSync(join(root, src)));
+await Promise.all(
+  present.map(([src, out]) =>
+    build({
+      entryPoints: [join(root, src)],
+      outfile: join(root, out),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      conditions: ['source'],
+      banner: { js: banner },
+      sourcemap: 'linked',
+      logLevel: 'warning',
+      external: ['*.node'],
+    }),
+  ),
+);
+process.stderr.write(
+  `[build] ${present.length} bundles: ${present.map(([, o]) => o).join(', ')}\n`,
+);
