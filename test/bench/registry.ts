@@ -1,0 +1,4 @@
+import type { Benchmark } from './benchmark.js';
+
+/** Every benchmark, listed once; `npm run bench -- NAME` runs one. */
+export const BENCHMARKS: readonly Benchmark[] = [];
