@@ -7,3 +7,5 @@ export * from './async.js';
 export * from './bytes.js';
 export * from './expect.js';
 export * from './state-machine.js';
+export * from './cli-command.js';
+export * from './cli-dispatch.js';

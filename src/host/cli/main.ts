@@ -1,8 +1,14 @@
 // Entry point of the `kata-cc` command.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { JsonLogger, TraceSwitches, parseLogLevel, processEnv, envString } from '#src/lib/index.js';
-import { dispatch } from './dispatch.js';
+import {
+  JsonLogger,
+  TraceSwitches,
+  parseLogLevel,
+  processEnv,
+  envString,
+  dispatch,
+} from '#src/lib/index.js';
 import { ROOT_COMMAND } from './commands/index.js';
 
 const env = processEnv();

@@ -1,4 +1,4 @@
-import type { Command } from '../command.js';
+import type { Command } from '#src/lib/index.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed

@@ -1,5 +1,5 @@
-import { describeError, isCcError } from '#src/lib/index.js';
-import { type Command, type CommandContext, UsageError, writeLine } from './command.js';
+import { describeError, isCcError } from './errors.js';
+import { type Command, type CommandContext, UsageError, writeLine } from './cli-command.js';
 
 function helpOf(cmd: Command, path: string): string {
   const lines = [cmd.help.trimEnd()];

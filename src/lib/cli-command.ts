@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CcError, type Env, type Logger } from '#src/lib/index.js';
+import { CcError } from './errors.js';
+import type { Env } from './env.js';
+import type { Logger } from './logger.js';
 
 /** What every `kata-cc` subcommand gets: its streams, environment, cancellation and logger. */
 export interface CommandContext {
