@@ -1,10 +1,11 @@
 import type { Command } from '#src/lib/index.js';
+import { envCommand } from './env.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
  * here once, in the order `kata-cc --help` shows them.
  */
-export const SUBCOMMANDS: readonly Command[] = [];
+export const SUBCOMMANDS: readonly Command[] = [envCommand];
 
 export const ROOT_COMMAND: Command = {
   name: 'kata-cc',
