@@ -82,9 +82,9 @@ function bad(source: string, key: string, expected: string, got: unknown): Confi
       ? JSON.stringify(got)
       : Array.isArray(got)
         ? 'an array'
-        : typeof got === 'object'
+        : typeof got === 'object' && got !== null
           ? 'a table'
-          : String(got);
+          : JSON.stringify(got);
   return new ConfigError(
     'invalid_argument',
     'ERR_CONFIG_INVALID',
