@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { SummaryReporter } from './test/helpers/summary-reporter.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -15,5 +16,6 @@ export default defineConfig({
     exclude: ['test/bench/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 600_000,
+    reporters: ['default', new SummaryReporter()],
   },
 });
