@@ -28,14 +28,18 @@ export const TS_PROTO_OPTIONS = [
   'importSuffix=.js',
   'snakeToCamel=false', // keep the wire field names (container_id, OCI's Process/Args …)
   'forceLong=number',
-  'outputServices=false', // services are served by our own ttrpc layer
+  // transport-free service descriptors (name, fullName, methods with request/response codecs);
+  // our ttrpc layer and the gRPC CRI client serve and call them
+  'outputServices=generic-definitions',
   'outputJsonMethods=false',
-  'outputPartialMethods=false',
+  'outputPartialMethods=true', // X.create({...}) / X.fromPartial: fill unset fields with defaults
   'useOptionals=messages',
   'oneof=unions',
   'env=node',
   'useDate=false',
   'stringEnums=false',
+  'enumsAsLiterals=true', // erasableSyntaxOnly: no TS enum, a const object + union type instead
+  'unrecognizedEnum=false',
   'exportCommonSymbols=false',
   'outputTypeRegistry=false',
   'lowerCaseServiceMethods=false',
