@@ -11,6 +11,23 @@ import {
   FSGroup,
   FSGroupChangePolicy,
 } from '#src/protocol/agent/index.js';
+import {
+  Any,
+  BootstrapParams,
+  BootstrapResult,
+  CgroupV2Metrics,
+  CreateTaskRequest,
+  Envelope,
+  ForwardRequest,
+  RuntimeOptions,
+  StateResponse,
+  TASK_EVENTS,
+  TaskDefinition,
+  TaskExit,
+  TaskStatus,
+  TaskV3Definition,
+  taskV3,
+} from '#src/protocol/shim/index.js';
 import { PROJECT_ROOT } from '#test/helpers/source-files.js';
 
 describe('generated protocol code', () => {
@@ -93,5 +110,110 @@ describe('Kata agent API', () => {
     expect(AgentServiceDefinition.methods.createContainer.name).toBe('CreateContainer');
     expect(Object.keys(AgentServiceDefinition.methods)).toHaveLength(40);
     expect(HealthDefinition.fullName).toBe('grpc.Health');
+  });
+});
+
+describe('containerd shim API', () => {
+  test('a CreateTaskRequest with rootfs mounts and runtime options round-trips', () => {
+    const options = RuntimeOptions.create({ config_path: '/etc/kata-cc/configuration.toml' });
+    const req = CreateTaskRequest.create({
+      id: 'pod1',
+      bundle: '/run/containerd/io.containerd.runtime.v2.task/default/pod1',
+      rootfs: [{ type: 'overlay', source: 'overlay', target: '', options: ['lowerdir=/a'] }],
+      stdout: '/run/fifo/out',
+      options: {
+        type_url: 'runtimeoptions.v1.Options',
+        value: Buffer.from(RuntimeOptions.encode(options).finish()),
+      },
+    });
+    const back = CreateTaskRequest.decode(CreateTaskRequest.encode(req).finish());
+    expect(back).toEqual(req);
+    expect(RuntimeOptions.decode(back.options?.value ?? new Uint8Array()).config_path).toBe(
+      '/etc/kata-cc/configuration.toml',
+    );
+  });
+
+  test('a TaskExit travels inside an Envelope of a ForwardRequest', () => {
+    const exit = TaskExit.create({ container_id: 'c1', id: 'c1', pid: 42, exit_status: 137 });
+    const env = Envelope.create({
+      timestamp: { seconds: 1_800_000_000, nanos: 5 },
+      namespace: 'k8s.io',
+      topic: TASK_EVENTS.TaskExit.topic,
+      event: Any.create({
+        type_url: TASK_EVENTS.TaskExit.typeUrl,
+        value: Buffer.from(TaskExit.encode(exit).finish()),
+      }),
+    });
+    const wire = ForwardRequest.encode({ envelope: env }).finish();
+    const back = ForwardRequest.decode(wire).envelope;
+    expect(back).toEqual(env);
+    expect(TaskExit.decode(back?.event?.value ?? new Uint8Array())).toEqual(exit);
+  });
+
+  test('Envelope fields are timestamp 1, namespace 2, topic 3, event 4', () => {
+    const bytes = Envelope.encode(
+      Envelope.create({
+        namespace: 'n',
+        topic: 't',
+        event: { type_url: 'u', value: Buffer.alloc(0) },
+      }),
+    ).finish();
+    expect(Array.from(bytes)).toEqual([
+      0x12, 0x01, 0x6e, 0x1a, 0x01, 0x74, 0x22, 0x03, 0x0a, 0x01, 0x75,
+    ]);
+  });
+
+  test('StateResponse status is the containerd.v1.types.Status enum at field 4', () => {
+    const r = StateResponse.decode(Uint8Array.from([0x20, 0x02]));
+    expect(r.status).toBe(TaskStatus.RUNNING);
+  });
+
+  test('task API v2 and v3 carry all upstream RPCs under their qualified names', () => {
+    expect(TaskDefinition.fullName).toBe('containerd.task.v2.Task');
+    expect(Object.values(TaskDefinition.methods).map((m) => m.name)).toEqual([
+      'State',
+      'Create',
+      'Start',
+      'Delete',
+      'Pids',
+      'Pause',
+      'Resume',
+      'Checkpoint',
+      'Kill',
+      'Exec',
+      'ResizePty',
+      'CloseIO',
+      'Update',
+      'Wait',
+      'Stats',
+      'Connect',
+      'Shutdown',
+    ]);
+    expect(TaskV3Definition.fullName).toBe('containerd.task.v3.Task');
+    expect(TaskV3Definition.methods.events.responseStream).toBe(true);
+    // v3 has no oom_path: field 11 is skipped as unknown
+    expect(taskV3.CreateTaskRequest.decode(Uint8Array.from([0x5a, 0x01, 0x78])).id).toBe('');
+  });
+
+  test('bootstrap messages keep their field numbers', () => {
+    // log_level -4 (LOG_LEVEL_DEBUG): negative enums are 10-byte sign-extended varints
+    const minus4 = [0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    const p = BootstrapParams.decode(Uint8Array.from([0x0a, 0x01, 0x78, 0x18, ...minus4]));
+    expect(p.instance_id).toBe('x');
+    expect(p.log_level).toBe(-4);
+    expect(Array.from(BootstrapParams.encode(p).finish())).toEqual([
+      0x0a,
+      0x01,
+      0x78,
+      0x18,
+      ...minus4,
+    ]);
+    const r = BootstrapResult.create({ version: 3, address: 'unix:///s', protocol: 'ttrpc' });
+    expect(BootstrapResult.decode(BootstrapResult.encode(r).finish())).toEqual(r);
+  });
+
+  test('cgroup v2 Metrics puts memory at field 4', () => {
+    const m = CgroupV2Metrics.decode(Uint8Array.from([0x22, 0x03, 0x80, 0x02, 0x07]));
+    expect(m.memory?.usage).toBe(7);
   });
 });
