@@ -28,6 +28,15 @@ import {
   TaskV3Definition,
   taskV3,
 } from '#src/protocol/shim/index.js';
+import {
+  AttestationAgentServiceDefinition,
+  CdhKeyProviderServiceDefinition,
+  ExtendRuntimeMeasurementRequest,
+  GetResourceRequest,
+  ImagePullServiceDefinition,
+  KeyProviderKeyWrapProtocolInput,
+  KeyProviderServiceDefinition,
+} from '#src/protocol/cdh/index.js';
 import { PROJECT_ROOT } from '#test/helpers/source-files.js';
 
 describe('generated protocol code', () => {
@@ -215,5 +224,47 @@ describe('containerd shim API', () => {
   test('cgroup v2 Metrics puts memory at field 4', () => {
     const m = CgroupV2Metrics.decode(Uint8Array.from([0x22, 0x03, 0x80, 0x02, 0x07]));
     expect(m.memory?.usage).toBe(7);
+  });
+});
+
+describe('guest-components APIs', () => {
+  test('the attestation-agent, CDH and keyprovider services have their upstream names', () => {
+    expect(AttestationAgentServiceDefinition.fullName).toBe(
+      'attestation_agent.AttestationAgentService',
+    );
+    expect(Object.values(AttestationAgentServiceDefinition.methods).map((m) => m.name)).toEqual([
+      'GetEvidence',
+      'GetAdditionalEvidence',
+      'GetToken',
+      'ExtendRuntimeMeasurement',
+      'BindInitData',
+      'GetTeeType',
+    ]);
+    expect(ImagePullServiceDefinition.fullName).toBe('api.ImagePullService');
+    expect(CdhKeyProviderServiceDefinition.fullName).toBe('api.KeyProviderService');
+    expect(KeyProviderServiceDefinition.fullName).toBe('keyprovider.KeyProviderService');
+    expect(Object.values(KeyProviderServiceDefinition.methods).map((m) => m.name)).toEqual([
+      'WrapKey',
+      'UnWrapKey',
+    ]);
+  });
+
+  test('an unset optional RegisterIndex differs from register 0', () => {
+    const unset = ExtendRuntimeMeasurementRequest.create({
+      Domain: 'd',
+      Operation: 'o',
+      Content: 'c',
+    });
+    const zero = ExtendRuntimeMeasurementRequest.create({ ...unset, RegisterIndex: 0 });
+    const back = (m: typeof unset) =>
+      ExtendRuntimeMeasurementRequest.decode(ExtendRuntimeMeasurementRequest.encode(m).finish());
+    expect(back(unset).RegisterIndex).toBeUndefined();
+    expect(back(zero).RegisterIndex).toBe(0);
+  });
+
+  test('CDH and keyprovider byte layouts match upstream field numbers', () => {
+    expect(GetResourceRequest.decode(Uint8Array.from([0x0a, 0x01, 0x72])).ResourcePath).toBe('r');
+    const input = KeyProviderKeyWrapProtocolInput.decode(Uint8Array.from([0x0a, 0x02, 0x7b, 0x7d]));
+    expect(input.KeyProviderKeyWrapProtocolInput.toString()).toBe('{}');
   });
 });
