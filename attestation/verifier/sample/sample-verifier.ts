@@ -1,0 +1,68 @@
+import { throwIfAborted, toHex } from '#src/lib/index.js';
+import { denied, malformedInput } from '../errors.js';
+import {
+  checkBinding,
+  type Claims,
+  type ExpectedBinding,
+  type Verifier,
+  type VerifyOptions,
+} from '../verifier.js';
+
+export interface SampleVerifierOptions {
+  /** The sample TEE proves nothing; it is refused unless the KBS policy explicitly allows it. */
+  readonly allowSample?: boolean | undefined;
+}
+
+const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function parseSample(evidence: unknown): { svn: string; reportData: Uint8Array } {
+  if (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence))
+    throw malformedInput(
+      'ERR_EVIDENCE_MALFORMED',
+      'sample evidence: expected {"svn": string, "report_data": base64}',
+    );
+  const o = evidence as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (k !== 'svn' && k !== 'report_data')
+      throw malformedInput('ERR_EVIDENCE_MALFORMED', `sample evidence: unknown member "${k}"`);
+  const svn = o['svn'];
+  const rd = o['report_data'];
+  if (typeof svn !== 'string')
+    throw malformedInput('ERR_EVIDENCE_MALFORMED', 'sample evidence .svn: expected a string');
+  if (typeof rd !== 'string' || !B64_RE.test(rd))
+    throw malformedInput(
+      'ERR_EVIDENCE_MALFORMED',
+      'sample evidence .report_data: expected standard base64',
+    );
+  return { svn, reportData: new Uint8Array(Buffer.from(rd, 'base64')) };
+}
+
+/**
+ * Trustee's sample verifier: `{"svn": …, "report_data": base64}`; only the report data binding is
+ * checked (the sample TEE binds no initdata, so an expected initdata digest is not compared).
+ */
+export function createSampleVerifier(options: SampleVerifierOptions = {}): Verifier {
+  const allow = options.allowSample === true;
+  return {
+    tee: 'sample',
+    verify(
+      evidence: unknown,
+      expected: ExpectedBinding,
+      opts: VerifyOptions = {},
+    ): Promise<Claims> {
+      try {
+        throwIfAborted(opts.signal);
+        if (!allow)
+          throw denied(
+            'ERR_SAMPLE_NOT_ALLOWED',
+            'sample tee evidence refused: the sample TEE is not allowed by policy',
+          );
+        const ev = parseSample(evidence);
+        checkBinding('sample', { reportData: expected.reportData }, ev.reportData, undefined);
+        return Promise.resolve({ svn: ev.svn, report_data: toHex(ev.reportData) });
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  };
+}

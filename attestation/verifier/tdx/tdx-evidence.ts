@@ -1,0 +1,41 @@
+import { malformedInput } from '../errors.js';
+
+/** TDX evidence after decoding: the raw quote and the optional CC event log. */
+export interface TdxEvidence {
+  readonly quote: Uint8Array;
+  readonly ccEventLog: Uint8Array | undefined;
+}
+
+const B64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+function decodeB64(v: unknown, at: string): Uint8Array {
+  if (typeof v !== 'string' || !B64_RE.test(v))
+    throw malformedInput('ERR_EVIDENCE_MALFORMED', `tdx evidence ${at}: expected a base64 string`);
+  return new Uint8Array(
+    Buffer.from(v, v.includes('-') || v.includes('_') ? 'base64url' : 'base64'),
+  );
+}
+
+/**
+ * Accepts Trustee's TDX evidence `{"cc_eventlog": <b64|null>, "quote": <b64>}` (an `aa_eventlog`
+ * member is allowed and ignored) or the raw quote bytes.
+ */
+export function parseTdxEvidence(evidence: unknown): TdxEvidence {
+  if (evidence instanceof Uint8Array) return { quote: evidence, ccEventLog: undefined };
+  if (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence)) {
+    throw malformedInput(
+      'ERR_EVIDENCE_MALFORMED',
+      'tdx evidence: expected {"cc_eventlog": …, "quote": …}',
+    );
+  }
+  const o = evidence as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['quote', 'cc_eventlog', 'aa_eventlog'].includes(k))
+      throw malformedInput('ERR_EVIDENCE_MALFORMED', `tdx evidence: unknown member "${k}"`);
+  }
+  const ccel = o['cc_eventlog'];
+  return {
+    quote: decodeB64(o['quote'], '.quote'),
+    ccEventLog: ccel === null || ccel === undefined ? undefined : decodeB64(ccel, '.cc_eventlog'),
+  };
+}
