@@ -498,4 +498,18 @@ describe.skipIf(!HAVE)('TDX evidence conformance (shared/testdata/evidence/tdx)'
     });
     await expect(plain.verify(42, {})).rejects.toMatchObject({ code: 'ERR_EVIDENCE_MALFORMED' });
   });
+
+  test('every truncation of a genuine quote fails with a VerifierError, never a crash', async () => {
+    const raw = quoteOf('trustee_90c06f_v5');
+    for (let cut = 0; cut < raw.byteLength; cut += 1) {
+      const err: unknown = await plain.verify(raw.subarray(0, cut), {}).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, `cut at ${cut}`).toMatchObject({
+        name: 'VerifierError',
+        kind: 'invalid_argument',
+      });
+    }
+  });
 });

@@ -182,8 +182,8 @@ function verifySnp(
   const ext = parseVekExtensions(new Uint8Array(vek.raw));
   const report =
     ext.product && ext.product !== first.product ? parseReport(ev.report, ext.product) : first;
-  checkSignature(report, vek);
   checkTcbAndChip(report, ext);
+  checkSignature(report, vek);
   checkBinding('snp', expected, report.reportData, { field: 'HOST_DATA', value: report.hostData });
   return snpClaims(report, ext.productName);
 }
