@@ -34,6 +34,7 @@ export const DEBIAN_PACKAGES = [
   'zstd', // zstd test images
   'golang-go', // Go ttrpc interop peer
   'golang-github-containerd-ttrpc-dev',
+  'apache2-utils', // htpasswd (bcrypt) for the basic-auth test registry
 ];
 
 function log(msg) {

@@ -1,0 +1,30 @@
+export * from './errors.js';
+export * from './reference.js';
+export * from './media-types.js';
+export * from './manifest.js';
+export {
+  DigestVerifier,
+  digestOf,
+  parseDigest,
+  type DigestAlgorithm,
+  type ParsedDigest,
+} from './digest-stream.js';
+export {
+  Authenticator,
+  parseAuthChallenge,
+  type RegistryCredentials,
+  type CredentialsLookup,
+} from './auth.js';
+export {
+  RegistryClient,
+  DEFAULT_RETRY,
+  type RegistryClientOptions,
+  type RetryPolicy,
+  type FetchedManifest,
+} from './registry-client.js';
+export { createDecompressor, ZstdDecompressor } from './decompress.js';
+export type { PullProgressEvent } from './progress.js';
+export * from './ocicrypt/index.js';
+export * from './signature/index.js';
+export * from './unpack/index.js';
+export { pullImage, type PullImageOptions, type PulledImage } from './pull-image.js';

@@ -1,0 +1,274 @@
+import { chmod } from 'node:fs/promises';
+import { PassThrough, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NULL_LOGGER, type Logger } from '#src/lib/index.js';
+import type { CredentialsLookup, RegistryCredentials } from './auth.js';
+import { createDecompressor } from './decompress.js';
+import { StagedRootfs } from './destination.js';
+import { DigestVerifier } from './digest-stream.js';
+import { OciError } from './errors.js';
+import {
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
+  parseImageConfig,
+  parseManifestDocument,
+  selectPlatform,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from './manifest.js';
+import { layerFormatOf, MEDIA_TYPES } from './media-types.js';
+import {
+  LayerDecipher,
+  resolveLayerCipher,
+  type DecryptionKey,
+  type KeyUnwrapper,
+} from './ocicrypt/index.js';
+import { ProgressMeter, type PullProgressEvent } from './progress.js';
+import {
+  formatImageReference,
+  manifestReferenceOf,
+  parseImageReference,
+  type ImageReference,
+} from './reference.js';
+import { RegistryClient, type RetryPolicy } from './registry-client.js';
+import { enforceSignaturePolicy, type SignaturePolicy } from './signature/index.js';
+import { unpackLayer } from './unpack/index.js';
+
+export interface PullImageOptions {
+  /** Credentials for the image's registry, or a lookup by registry host. */
+  readonly auth?: RegistryCredentials | CredentialsLookup | undefined;
+  /** Signature policy; absent means accept anything (as image-rs without a policy). */
+  readonly policy?: SignaturePolicy | undefined;
+  readonly decryptionKeys?: readonly DecryptionKey[] | undefined;
+  readonly keyUnwrapper?: KeyUnwrapper | undefined;
+  readonly insecureRegistries?: readonly string[] | undefined;
+  readonly ca?: readonly string[] | undefined;
+  readonly mirrors?: Readonly<Record<string, readonly string[]>> | undefined;
+  readonly platform?: Platform | undefined;
+  readonly retry?: RetryPolicy | undefined;
+  readonly preserveOwnership?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((event: PullProgressEvent) => void) | undefined;
+  readonly log?: Logger | undefined;
+}
+
+export interface PulledImage {
+  readonly reference: string;
+  /** Digest of what the reference resolved to (the index for multi-arch images). */
+  readonly manifestDigest: string;
+  /** Digest of the platform manifest whose layers were unpacked. */
+  readonly imageDigest: string;
+  readonly manifest: ImageManifest;
+  readonly config: ImageConfig;
+  readonly rootfs: string;
+  readonly bytes: number;
+}
+
+interface Resolved {
+  readonly manifestDigest: string;
+  readonly imageDigest: string;
+  readonly manifest: ImageManifest;
+}
+
+async function resolveManifest(
+  client: RegistryClient,
+  ref: ImageReference,
+  platform: Platform | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Resolved> {
+  const top = await client.getManifest(ref, manifestReferenceOf(ref), MAX_MANIFEST_BYTES, signal);
+  const doc = parseManifestDocument(top.bytes, top.contentType);
+  if (doc.kind === 'manifest')
+    return { manifestDigest: top.digest, imageDigest: top.digest, manifest: doc };
+  const chosen = selectPlatform(doc, platform);
+  const inner = await client.getManifest(ref, chosen.digest, MAX_MANIFEST_BYTES, signal);
+  const manifest = parseManifestDocument(
+    inner.bytes,
+    inner.contentType,
+    `manifest ${chosen.digest}`,
+  );
+  if (manifest.kind !== 'manifest')
+    throw new OciError(
+      'invalid_argument',
+      'ERR_OCI_MANIFEST',
+      `index entry ${chosen.digest} is itself an index`,
+    );
+  return { manifestDigest: top.digest, imageDigest: chosen.digest, manifest };
+}
+
+function credentialsLookup(
+  auth: PullImageOptions['auth'],
+  registry: string,
+): CredentialsLookup | undefined {
+  if (auth === undefined) return undefined;
+  if (typeof auth === 'function') return auth;
+  return (r) => (r === registry ? auth : undefined);
+}
+
+async function layerStages(
+  desc: Descriptor,
+  diffId: string | undefined,
+  opts: PullImageOptions,
+): Promise<Transform[]> {
+  const format = layerFormatOf(desc.mediaType);
+  if (!format)
+    throw new OciError(
+      'invalid_argument',
+      'ERR_OCI_MEDIA_TYPE',
+      `layer ${desc.digest} has unsupported media type ${JSON.stringify(desc.mediaType)}`,
+    );
+  const stages: Transform[] = [
+    new DigestVerifier({ digest: desc.digest, size: desc.size, what: `layer ${desc.digest}` }),
+  ];
+  if (format.encrypted) {
+    const params = await resolveLayerCipher(desc, {
+      decryptionKeys: opts.decryptionKeys,
+      keyUnwrapper: opts.keyUnwrapper,
+      signal: opts.signal,
+    });
+    stages.push(new LayerDecipher(params, desc.digest));
+    if (params.plainDigest !== undefined)
+      stages.push(
+        new DigestVerifier({ digest: params.plainDigest, what: `decrypted layer ${desc.digest}` }),
+      );
+  }
+  stages.push(createDecompressor(format.compression));
+  if (diffId !== undefined)
+    stages.push(
+      new DigestVerifier({ digest: diffId, what: `uncompressed layer ${desc.digest} (diff_id)` }),
+    );
+  return stages;
+}
+
+async function pullLayer(
+  client: RegistryClient,
+  ref: ImageReference,
+  desc: Descriptor,
+  index: number,
+  diffId: string | undefined,
+  rootfs: string,
+  opts: PullImageOptions,
+): Promise<number> {
+  const started = Date.now();
+  const emit = opts.onProgress ?? ((): void => undefined);
+  emit({ type: 'layer-start', index, digest: desc.digest, size: desc.size });
+  const stages = await layerStages(desc, diffId, opts);
+  const meter = new ProgressMeter((bytes) => {
+    emit({ type: 'layer-progress', index, digest: desc.digest, bytes, size: desc.size });
+  });
+  const tail = new PassThrough({ highWaterMark: 256 << 10 });
+  const chain = pipeline(
+    [client.openBlob(ref, desc, opts.signal), meter, ...stages, tail],
+    opts.signal ? { signal: opts.signal } : {},
+  );
+  const unpack = unpackLayer(tail, rootfs, {
+    layer: desc.digest,
+    preserveOwnership: opts.preserveOwnership,
+    signal: opts.signal,
+    log: opts.log,
+  });
+  const [c, u] = await Promise.allSettled([chain, unpack]);
+  if (c.status === 'rejected')
+    throw c.reason instanceof Error ? c.reason : new Error(String(c.reason));
+  if (u.status === 'rejected')
+    throw u.reason instanceof Error ? u.reason : new Error(String(u.reason));
+  emit({
+    type: 'layer-done',
+    index,
+    digest: desc.digest,
+    bytes: meter.bytes,
+    ms: Date.now() - started,
+  });
+  return meter.bytes;
+}
+
+/**
+ * Pulls `reference` into `destDir`: manifest (platform picked from an index), signature policy,
+ * config, then each layer streamed from the network through digest checks, decryption and
+ * decompression onto disk. The rootfs appears at `destDir` only when everything verified.
+ */
+export async function pullImage(
+  reference: string | ImageReference,
+  destDir: string,
+  opts: PullImageOptions = {},
+): Promise<PulledImage> {
+  const started = Date.now();
+  const ref = typeof reference === 'string' ? parseImageReference(reference) : reference;
+  const log = (opts.log ?? NULL_LOGGER).child({
+    subsystem: 'oci',
+    image: formatImageReference(ref),
+  });
+  const client = new RegistryClient({
+    credentials: credentialsLookup(opts.auth, ref.registry),
+    insecureRegistries: opts.insecureRegistries,
+    ca: opts.ca,
+    mirrors: opts.mirrors,
+    retry: opts.retry,
+    log,
+  });
+  const resolved = await resolveManifest(client, ref, opts.platform, opts.signal);
+  if (opts.policy)
+    await enforceSignaturePolicy(opts.policy, {
+      reference: ref,
+      manifestDigest: resolved.manifestDigest,
+      client,
+      signal: opts.signal,
+    });
+  const { manifest } = resolved;
+  if (
+    manifest.config.mediaType !== MEDIA_TYPES.ociConfig &&
+    manifest.config.mediaType !== MEDIA_TYPES.dockerConfig
+  ) {
+    throw new OciError(
+      'invalid_argument',
+      'ERR_OCI_MEDIA_TYPE',
+      `config media type ${JSON.stringify(manifest.config.mediaType)} is not an image config`,
+    );
+  }
+  const config = parseImageConfig(
+    await client.getBlobBytes(ref, manifest.config, MAX_CONFIG_BYTES, opts.signal),
+  );
+  if (config.diffIds.length !== 0 && config.diffIds.length !== manifest.layers.length) {
+    throw new OciError(
+      'invalid_argument',
+      'ERR_OCI_MANIFEST',
+      `config lists ${String(config.diffIds.length)} diff_ids for ${String(manifest.layers.length)} layers`,
+    );
+  }
+  const totalBytes = manifest.layers.reduce((n, l) => n + l.size, 0);
+  opts.onProgress?.({
+    type: 'resolved',
+    reference: formatImageReference(ref),
+    manifestDigest: resolved.manifestDigest,
+    layers: manifest.layers.length,
+    totalBytes,
+  });
+  const staged = await StagedRootfs.create(destDir);
+  let bytes = 0;
+  try {
+    await chmod(staged.staging, 0o755);
+    for (const [i, desc] of manifest.layers.entries()) {
+      bytes += await pullLayer(client, ref, desc, i, config.diffIds[i], staged.staging, {
+        ...opts,
+        log,
+      });
+    }
+    await staged.commit();
+  } finally {
+    await staged.discard();
+  }
+  const ms = Date.now() - started;
+  opts.onProgress?.({ type: 'done', manifestDigest: resolved.manifestDigest, bytes, ms });
+  log.info('image pulled', { manifest_digest: resolved.manifestDigest, bytes, ms });
+  return {
+    reference: formatImageReference(ref),
+    manifestDigest: resolved.manifestDigest,
+    imageDigest: resolved.imageDigest,
+    manifest,
+    config,
+    rootfs: staged.dest,
+    bytes,
+  };
+}

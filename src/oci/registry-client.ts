@@ -1,0 +1,330 @@
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { NULL_LOGGER, sleep, throwIfAborted, type Logger } from '#src/lib/index.js';
+import { Authenticator, notAuthorized, type CredentialsLookup } from './auth.js';
+import { digestMismatch, digestOf, parseDigest } from './digest-stream.js';
+import { OciError, isOciError } from './errors.js';
+import { isTransientNetworkError, readBody, sendHttp } from './http-transport.js';
+import type { Descriptor } from './manifest.js';
+import { MANIFEST_ACCEPT } from './media-types.js';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, type ImageReference } from './reference.js';
+
+export interface RetryPolicy {
+  /** Tries per request (and per blob without progress) before giving up. */
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, initialDelayMs: 200, maxDelayMs: 5_000 };
+
+export interface RegistryClientOptions {
+  readonly credentials?: CredentialsLookup | undefined;
+  /** Hosts (`host:port`) spoken to over plain HTTP. */
+  readonly insecureRegistries?: readonly string[] | undefined;
+  /** Extra trusted CA certificates (PEM) for TLS registries and token servers. */
+  readonly ca?: readonly string[] | undefined;
+  /** Mirrors tried in order before the registry itself, keyed by registry host. */
+  readonly mirrors?: Readonly<Record<string, readonly string[]>> | undefined;
+  readonly retry?: RetryPolicy | undefined;
+  readonly idleTimeoutMs?: number | undefined;
+  readonly log?: Logger | undefined;
+}
+
+export interface FetchedManifest {
+  readonly bytes: Buffer;
+  readonly contentType: string | undefined;
+  /** Digest of the bytes as received (sha256 unless the reference pinned sha512). */
+  readonly digest: string;
+}
+
+interface Endpoint {
+  readonly host: string;
+  readonly base: string;
+}
+
+/** The OCI distribution API, read side: manifests and blobs with auth, mirrors, retries, resume. */
+export class RegistryClient {
+  readonly #opts: RegistryClientOptions;
+  readonly #auth: Authenticator;
+  readonly #retry: RetryPolicy;
+  readonly #log: Logger;
+  /** The endpoint that answered the manifest, per registry, tried first for its blobs. */
+  readonly #preferred = new Map<string, Endpoint>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#opts = options;
+    this.#auth = new Authenticator({ credentials: options.credentials, ca: options.ca });
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+    this.#log = options.log ?? NULL_LOGGER;
+  }
+
+  #endpoints(registry: string): Endpoint[] {
+    const hosts = [
+      ...(this.#opts.mirrors?.[registry] ?? []),
+      registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry,
+    ];
+    const list = hosts.map((h) => {
+      const host = h.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+      const insecure =
+        h.startsWith('http://') || (this.#opts.insecureRegistries ?? []).includes(host);
+      return { host, base: `${insecure ? 'http' : 'https'}://${host}` };
+    });
+    const pref = this.#preferred.get(registry);
+    return pref ? [pref, ...list.filter((e) => e.host !== pref.host)] : list;
+  }
+
+  /** One request with auth challenges answered and transient failures retried. */
+  async #request(
+    ref: ImageReference,
+    endpoint: Endpoint,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    signal: AbortSignal | undefined,
+  ): Promise<IncomingMessage> {
+    const scope = `repository:${ref.repository}:pull`;
+    let delay = this.#retry.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(signal, `pull from ${endpoint.host}`);
+      try {
+        const res = await this.#authorized(ref, endpoint, path, headers, scope, signal);
+        const status = res.statusCode ?? 0;
+        if ((status >= 500 || status === 429) && attempt < this.#retry.attempts) {
+          res.resume();
+          this.#log.debug('registry retry', { host: endpoint.host, status, attempt });
+        } else return res;
+      } catch (err) {
+        if (!isTransientNetworkError(err) || attempt >= this.#retry.attempts || signal?.aborted)
+          throw toRegistryError(err, endpoint.host);
+        this.#log.debug('registry retry', { host: endpoint.host, error: String(err), attempt });
+      }
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, this.#retry.maxDelayMs);
+    }
+  }
+
+  async #authorized(
+    ref: ImageReference,
+    endpoint: Endpoint,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    scope: string,
+    signal: AbortSignal | undefined,
+  ): Promise<IncomingMessage> {
+    const url = new URL(`${endpoint.base}/v2/${ref.repository}/${path}`);
+    let authorization = this.#auth.cached(endpoint.host, scope);
+    for (let round = 0; ; round++) {
+      const res = await sendHttp({
+        url,
+        headers: { ...headers, ...(authorization ? { authorization } : {}) },
+        ca: this.#opts.ca,
+        signal,
+        idleTimeoutMs: this.#opts.idleTimeoutMs,
+      });
+      if (res.statusCode !== 401) return res;
+      res.resume();
+      const challenge = res.headers['www-authenticate'];
+      if (round > 0 || challenge === undefined) {
+        throw notAuthorized(
+          ref.registry,
+          ref.repository,
+          authorization ? 'credentials rejected' : 'no challenge offered',
+        );
+      }
+      authorization = await this.#auth.respond(
+        ref.registry,
+        endpoint.host,
+        ref.repository,
+        scope,
+        challenge,
+        signal,
+      );
+    }
+  }
+
+  /** GETs a manifest or index by tag or digest, digest-checked when pinned, size-limited. */
+  async getManifest(
+    ref: ImageReference,
+    reference: string,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest> {
+    let lastErr: unknown;
+    for (const endpoint of this.#endpoints(ref.registry)) {
+      try {
+        const res = await this.#request(
+          ref,
+          endpoint,
+          `manifests/${reference}`,
+          { accept: MANIFEST_ACCEPT },
+          signal,
+        );
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          res.resume();
+          throw statusError(status, `manifest ${ref.repository}:${reference}`, endpoint.host);
+        }
+        const bytes = await readBody(res, limit, `manifest ${ref.repository}@${reference}`);
+        const pinned = reference.includes(':') ? parseDigest(reference) : undefined;
+        const digest = digestOf(bytes, pinned?.algorithm ?? 'sha256');
+        if (pinned && digest !== reference)
+          throw digestMismatch(`manifest ${ref.repository}`, reference, digest);
+        this.#preferred.set(ref.registry, endpoint);
+        const ct = res.headers['content-type'];
+        return { bytes, contentType: ct, digest };
+      } catch (err) {
+        if (
+          isOciError(err, 'ERR_OCI_UNAUTHORIZED') ||
+          isOciError(err, 'ERR_OCI_DIGEST_MISMATCH') ||
+          signal?.aborted
+        )
+          throw err;
+        lastErr = err;
+        this.#log.debug('endpoint failed', { host: endpoint.host, error: String(err) });
+      }
+    }
+    throw lastErr instanceof Error
+      ? lastErr
+      : new OciError('unavailable', 'ERR_OCI_REGISTRY', 'no registry endpoint');
+  }
+
+  /** A small blob (config, signature payload) read whole, size-limited and digest-checked. */
+  async getBlobBytes(
+    ref: ImageReference,
+    desc: Descriptor,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    if (desc.size > limit) {
+      throw new OciError(
+        'resource_exhausted',
+        'ERR_OCI_TOO_LARGE',
+        `blob ${desc.digest} is ${String(desc.size)} bytes, more than the ${String(limit)} allowed`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.openBlob(ref, desc, signal)) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    const actual = digestOf(bytes, parseDigest(desc.digest).algorithm);
+    if (actual !== desc.digest) throw digestMismatch(`blob ${desc.digest}`, desc.digest, actual);
+    return bytes;
+  }
+
+  /**
+   * The raw blob bytes as a stream (NOT digest-checked: pipe through DigestVerifier). A connection
+   * dropped mid-blob is resumed with a Range request from the last byte received.
+   */
+  openBlob(ref: ImageReference, desc: Descriptor, signal?: AbortSignal): Readable {
+    return Readable.from(this.#blobChunks(ref, desc, signal), { objectMode: false });
+  }
+
+  async *#blobChunks(
+    ref: ImageReference,
+    desc: Descriptor,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Buffer> {
+    let offset = 0;
+    let failures = 0;
+    let delay = this.#retry.initialDelayMs;
+    const endpoints = this.#endpoints(ref.registry);
+    let ei = 0;
+    for (;;) {
+      const endpoint = endpoints[ei] ?? endpoints[0];
+      if (endpoint === undefined)
+        throw new OciError('unavailable', 'ERR_OCI_REGISTRY', 'no registry endpoint');
+      let res: IncomingMessage;
+      try {
+        res = await this.#request(
+          ref,
+          endpoint,
+          `blobs/${desc.digest}`,
+          offset > 0 ? { range: `bytes=${String(offset)}-` } : {},
+          signal,
+        );
+      } catch (err) {
+        if (!isOciError(err, 'ERR_OCI_REGISTRY') || ei + 1 >= endpoints.length) throw err;
+        ei++;
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      if (status === 404 && ei + 1 < endpoints.length) {
+        res.resume();
+        ei++;
+        continue;
+      }
+      let skip = 0;
+      if (offset > 0 && status === 200) skip = offset;
+      else if (offset > 0 && status === 206) {
+        const start = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '')?.[1];
+        if (Number(start) !== offset) {
+          res.resume();
+          throw new OciError(
+            'unavailable',
+            'ERR_OCI_REGISTRY',
+            `${endpoint.host}: resumed blob ${desc.digest} at the wrong offset`,
+          );
+        }
+      } else if (status !== 200) {
+        res.resume();
+        throw statusError(status, `blob ${desc.digest}`, endpoint.host);
+      }
+      const before = offset;
+      try {
+        for await (const raw of res as AsyncIterable<Buffer>) {
+          let chunk = raw;
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (chunk.length === 0) continue;
+          }
+          offset += chunk.length;
+          yield chunk;
+        }
+        if (offset >= desc.size) return;
+        throw new OciError(
+          'unavailable',
+          'ERR_OCI_REGISTRY',
+          `${endpoint.host}: blob ${desc.digest} ended after ${String(offset)} of ${String(desc.size)} bytes`,
+        );
+      } catch (err) {
+        res.destroy();
+        if (signal?.aborted || !isTransientNetworkError(err))
+          throw toRegistryError(err, endpoint.host);
+        failures = offset > before ? 1 : failures + 1;
+        if (failures >= this.#retry.attempts) throw toRegistryError(err, endpoint.host);
+        this.#log.info('blob resume', { digest: desc.digest, offset, attempt: failures });
+        await sleep(offset > before ? 0 : delay, signal);
+        delay =
+          offset > before
+            ? this.#retry.initialDelayMs
+            : Math.min(delay * 2, this.#retry.maxDelayMs);
+      }
+    }
+  }
+}
+
+function statusError(status: number, what: string, host: string): OciError {
+  if (status === 404)
+    return new OciError('not_found', 'ERR_OCI_NOT_FOUND', `${what} not found on ${host}`);
+  if (status === 403)
+    return new OciError(
+      'permission_denied',
+      'ERR_OCI_UNAUTHORIZED',
+      `Not authorized: ${host} denied ${what} (403)`,
+    );
+  return new OciError(
+    status >= 500 ? 'unavailable' : 'internal',
+    'ERR_OCI_REGISTRY',
+    `${host} answered ${String(status)} for ${what}`,
+  );
+}
+
+function toRegistryError(err: unknown, host: string): Error {
+  if (err instanceof OciError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  const text = err instanceof Error ? err.message : String(err);
+  return new OciError('unavailable', 'ERR_OCI_REGISTRY', `cannot reach registry ${host}: ${text}`, {
+    cause: err,
+  });
+}

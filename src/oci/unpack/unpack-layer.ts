@@ -1,0 +1,156 @@
+import { lutimes } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar-stream';
+import { isSystemError, NULL_LOGGER, throwIfAborted, type Logger } from '#src/lib/index.js';
+import { OciError } from '../errors.js';
+import { applyEntry, type EntryBody, type EntryContext, type Headers } from './apply-entry.js';
+import { entryComponents, RootfsResolver } from './entry-path.js';
+import { applyOpaque, applyWhiteout, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './whiteout.js';
+
+export interface UnpackOptions {
+  /** Names the layer in errors (its digest). */
+  readonly layer?: string | undefined;
+  /** lchown to the archive's owners; default: when running as root. */
+  readonly preserveOwnership?: boolean | undefined;
+  /** Device nodes and FIFOs (node:fs cannot mknod): skip them (default) or fail the layer. */
+  readonly devices?: 'skip' | 'reject' | undefined;
+  /** Refuse archives with more entries than this (default 1,000,000). */
+  readonly maxEntries?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly log?: Logger | undefined;
+}
+
+export interface UnpackResult {
+  readonly entries: number;
+  readonly bytes: number;
+  /** Entries not materialized (device nodes, FIFOs), rootfs-relative. */
+  readonly skipped: readonly string[];
+  /** PAX `SCHILY.xattr.*` attributes recorded but not applied (node:fs has no setxattr). */
+  readonly xattrs: readonly { readonly path: string; readonly name: string }[];
+}
+
+interface LayerState {
+  readonly ctx: EntryContext;
+  readonly created: Set<string>;
+  readonly dirs: { path: string; mtime: Date }[];
+  readonly skipped: string[];
+  readonly xattrs: { path: string; name: string }[];
+  entries: number;
+  bytes: number;
+}
+
+function addCreated(created: Set<string>, parts: readonly string[]): void {
+  for (let i = 1; i <= parts.length; i++) created.add(parts.slice(0, i).join('/'));
+}
+
+async function handleEntry(h: Headers, body: EntryBody, st: LayerState): Promise<void> {
+  const parts = entryComponents(h.name, st.ctx.layer);
+  const base = parts[parts.length - 1] ?? '';
+  const rel = parts.join('/');
+  if (base === OPAQUE_WHITEOUT) {
+    await applyOpaque(st.ctx.resolver, parts.slice(0, -1), h.name, st.created);
+    return;
+  }
+  if (base.startsWith(WHITEOUT_PREFIX)) {
+    await applyWhiteout(
+      st.ctx.resolver,
+      [...parts.slice(0, -1), base.slice(WHITEOUT_PREFIX.length)],
+      h.name,
+    );
+    return;
+  }
+  const outcome = await applyEntry(h, parts, body, st.ctx);
+  if (outcome === 'skipped') {
+    if (h.type !== 'pax-header' && h.type !== 'pax-global-header') st.skipped.push(rel);
+    return;
+  }
+  addCreated(st.created, parts);
+  st.bytes += h.size ?? 0;
+  if (h.type === 'directory')
+    st.dirs.push({
+      path: await st.ctx.resolver.resolve(parts, h.name),
+      mtime: h.mtime ?? new Date(0),
+    });
+  const pax = h.pax as Record<string, string> | null | undefined;
+  for (const key of Object.keys(pax ?? {})) {
+    if (key.startsWith('SCHILY.xattr.'))
+      st.xattrs.push({ path: rel, name: key.slice('SCHILY.xattr.'.length) });
+  }
+}
+
+function classify(err: unknown, layer: string): Error {
+  if (err instanceof OciError) return err;
+  if (isSystemError(err, 'ENOSPC') || isSystemError(err, 'EDQUOT')) {
+    return new OciError(
+      'resource_exhausted',
+      'ERR_OCI_NO_SPACE',
+      `the image does not fit: no space left while unpacking layer ${layer}`,
+      { cause: err },
+    );
+  }
+  if (err instanceof Error && 'kind' in err) return err;
+  const text = err instanceof Error ? err.message : String(err);
+  return new OciError('internal', 'ERR_OCI_UNPACK', `cannot unpack layer ${layer}: ${text}`, {
+    cause: err,
+  });
+}
+
+/**
+ * Unpacks one layer tar (already decompressed) onto `rootfsDir`: whiteouts, opaque directories,
+ * hard and symbolic links, modes, owners, mtimes. Nothing is ever written outside the rootfs:
+ * `..` names are refused, no symlink is ever followed, hard links must point inside.
+ */
+export async function unpackLayer(
+  tar: Readable,
+  rootfsDir: string,
+  opts: UnpackOptions = {},
+): Promise<UnpackResult> {
+  const layer = opts.layer ?? 'layer';
+  const log = opts.log ?? NULL_LOGGER;
+  const maxEntries = opts.maxEntries ?? 1_000_000;
+  const st: LayerState = {
+    ctx: {
+      resolver: new RootfsResolver(rootfsDir, layer),
+      layer,
+      preserveOwnership: opts.preserveOwnership ?? process.getuid?.() === 0,
+      devices: opts.devices ?? 'skip',
+      signal: opts.signal,
+    },
+    created: new Set(),
+    dirs: [],
+    skipped: [],
+    xattrs: [],
+    entries: 0,
+    bytes: 0,
+  };
+  const ex = extract();
+  const feeding = pipeline(tar, ex, opts.signal ? { signal: opts.signal } : {});
+  feeding.catch(() => undefined);
+  try {
+    for await (const entry of ex) {
+      throwIfAborted(opts.signal, `unpacking ${layer}`);
+      if (++st.entries > maxEntries)
+        throw new OciError(
+          'resource_exhausted',
+          'ERR_OCI_UNPACK',
+          `layer ${layer} has more than ${String(maxEntries)} entries`,
+        );
+      await handleEntry(entry.header, entry as unknown as EntryBody, st);
+      entry.resume();
+    }
+    await feeding;
+    for (const d of st.dirs.reverse()) await lutimes(d.path, d.mtime, d.mtime);
+  } catch (err) {
+    ex.destroy();
+    tar.destroy();
+    const failure = await feeding.then(
+      () => err,
+      (feedErr: unknown) => (err instanceof OciError ? err : feedErr),
+    );
+    throw classify(failure, layer);
+  }
+  if (st.skipped.length > 0)
+    log.warn('layer entries skipped', { layer, count: st.skipped.length, first: st.skipped[0] });
+  return { entries: st.entries, bytes: st.bytes, skipped: st.skipped, xattrs: st.xattrs };
+}
