@@ -1,0 +1,396 @@
+import { describeError, type Logger } from '#src/lib/index.js';
+import {
+  AGENT_SERVICE,
+  CheckRequest,
+  CloseStdinRequest,
+  CreateContainerRequest,
+  CreateSandboxRequest,
+  DestroySandboxRequest,
+  Empty,
+  ExecProcessRequest,
+  GetOOMEventRequest,
+  HEALTH_SERVICE,
+  HealthCheckResponse,
+  OOMEvent,
+  PauseContainerRequest,
+  ReadStreamRequest,
+  ReadStreamResponse,
+  RemoveContainerRequest,
+  ResumeContainerRequest,
+  SignalProcessRequest,
+  StartContainerRequest,
+  StatsContainerRequest,
+  StatsContainerResponse,
+  TtyWinResizeRequest,
+  UpdateContainerRequest,
+  WaitProcessRequest,
+  WaitProcessResponse,
+  WriteStreamRequest,
+  WriteStreamResponse,
+  type MessageCodec,
+  type Storage,
+} from '#src/protocol/agent/index.js';
+import type { TtrpcClient } from '#src/protocol/ttrpc/index.js';
+import { toAgentProcess, toAgentResources, toAgentSpec } from './oci-to-agent.js';
+
+/** How much one ReadStdout/ReadStderr asks for. */
+const READ_CHUNK = 32 * 1024;
+
+export interface CallOpts {
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+/** A host path-free description of a storage the guest mounts (erofs disk → overlay). */
+export interface GuestStorage {
+  readonly driver: 'blk' | 'ephemeral' | 'local';
+  readonly source: string;
+  readonly fsType: string;
+  readonly options: readonly string[];
+  readonly mountPoint: string;
+}
+
+export interface ContainerStatsData {
+  readonly cpuUsageNs: number;
+  readonly memoryUsageBytes: number;
+  readonly memoryLimitBytes: number;
+  readonly pids: number;
+}
+
+function toStorage(s: GuestStorage): Storage {
+  return {
+    driver: s.driver,
+    driver_options: [],
+    source: s.source,
+    fstype: s.fsType,
+    options: [...s.options],
+    mount_point: s.mountPoint,
+    fs_group: undefined,
+  };
+}
+
+/**
+ * The Kata agent API (`grpc.AgentService`) in domain terms. Generated types stay in here; callers
+ * pass OCI JSON and get plain values back.
+ */
+export class AgentClient {
+  readonly #client: TtrpcClient;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+
+  constructor(client: TtrpcClient, logger: Logger, requestTimeoutMs: number) {
+    this.#client = client;
+    this.#log = logger.child({ subsystem: 'agent-client' });
+    this.#timeoutMs = requestTimeoutMs;
+  }
+
+  get isClosed(): boolean {
+    return this.#client.isClosed;
+  }
+
+  async #call<Req, Res>(
+    service: string,
+    method: string,
+    req: MessageCodec<Req>,
+    res: MessageCodec<Res>,
+    msg: Req,
+    o: CallOpts & { noTimeout?: boolean } = {},
+  ): Promise<Res> {
+    const timeoutMs = o.noTimeout === true ? undefined : (o.timeoutMs ?? this.#timeoutMs);
+    const bytes = await this.#client.call(service, method, req.encode(msg).finish(), {
+      signal: o.signal,
+      timeoutMs,
+    });
+    return res.decode(bytes);
+  }
+
+  #agent<Req, Res>(
+    method: string,
+    req: MessageCodec<Req>,
+    res: MessageCodec<Res>,
+    msg: Req,
+    o?: CallOpts & { noTimeout?: boolean },
+  ): Promise<Res> {
+    if (this.#log.trace.enabled('agent')) this.#log.debug('agent call', { method });
+    return this.#call(AGENT_SERVICE, method, req, res, msg, o);
+  }
+
+  async healthCheck(o?: CallOpts): Promise<boolean> {
+    const r = await this.#call(
+      HEALTH_SERVICE,
+      'Check',
+      CheckRequest,
+      HealthCheckResponse,
+      { service: '' },
+      o,
+    );
+    return r.status === 1;
+  }
+
+  async createSandbox(
+    p: { sandboxId: string; hostname: string; storages: readonly GuestStorage[] },
+    o?: CallOpts,
+  ): Promise<void> {
+    await this.#agent(
+      'CreateSandbox',
+      CreateSandboxRequest,
+      Empty,
+      {
+        hostname: p.hostname,
+        dns: [],
+        storages: p.storages.map(toStorage),
+        sandbox_pidns: false,
+        sandbox_id: p.sandboxId,
+        guest_hook_path: '',
+        kernel_modules: [],
+        guest_userns: false,
+      },
+      o,
+    );
+  }
+
+  async createContainer(
+    p: {
+      containerId: string;
+      ociSpec: Readonly<Record<string, unknown>>;
+      rootPath: string;
+      storages: readonly GuestStorage[];
+    },
+    o?: CallOpts,
+  ): Promise<void> {
+    const OCI = toAgentSpec(p.ociSpec, { rootPath: p.rootPath, logger: this.#log });
+    await this.#agent(
+      'CreateContainer',
+      CreateContainerRequest,
+      Empty,
+      {
+        container_id: p.containerId,
+        exec_id: p.containerId,
+        string_user: undefined,
+        devices: [],
+        storages: p.storages.map(toStorage),
+        OCI,
+        sandbox_pidns: false,
+        shared_mounts: [],
+        stdin_port: 0,
+        stdout_port: 0,
+        stderr_port: 0,
+      },
+      o,
+    );
+  }
+
+  async startContainer(containerId: string, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'StartContainer',
+      StartContainerRequest,
+      Empty,
+      { container_id: containerId },
+      o,
+    );
+  }
+
+  async execProcess(
+    containerId: string,
+    execId: string,
+    process: unknown,
+    o?: CallOpts,
+  ): Promise<void> {
+    await this.#agent(
+      'ExecProcess',
+      ExecProcessRequest,
+      Empty,
+      {
+        container_id: containerId,
+        exec_id: execId,
+        string_user: undefined,
+        process: toAgentProcess(process),
+        stdin_port: 0,
+        stdout_port: 0,
+        stderr_port: 0,
+      },
+      o,
+    );
+  }
+
+  async waitProcess(containerId: string, execId: string, o?: CallOpts): Promise<number> {
+    const r = await this.#agent(
+      'WaitProcess',
+      WaitProcessRequest,
+      WaitProcessResponse,
+      { container_id: containerId, exec_id: execId },
+      { ...o, noTimeout: true },
+    );
+    return r.status;
+  }
+
+  async signalProcess(
+    containerId: string,
+    execId: string,
+    signal: number,
+    o?: CallOpts,
+  ): Promise<void> {
+    await this.#agent(
+      'SignalProcess',
+      SignalProcessRequest,
+      Empty,
+      { container_id: containerId, exec_id: execId, signal },
+      o,
+    );
+  }
+
+  /** The next output chunk; undefined at end of stream (empty answer or the stream is gone). */
+  async readStream(
+    which: 'stdout' | 'stderr',
+    containerId: string,
+    execId: string,
+    o?: CallOpts,
+  ): Promise<Uint8Array | undefined> {
+    const method = which === 'stdout' ? 'ReadStdout' : 'ReadStderr';
+    try {
+      const r = await this.#agent(
+        method,
+        ReadStreamRequest,
+        ReadStreamResponse,
+        { container_id: containerId, exec_id: execId, len: READ_CHUNK },
+        { ...o, noTimeout: true },
+      );
+      return r.data.length === 0 ? undefined : r.data;
+    } catch (err) {
+      if (o?.signal?.aborted === true) throw err;
+      this.#log.debug('output stream ended', {
+        method,
+        container_id: containerId,
+        err: describeError(err),
+      });
+      return undefined;
+    }
+  }
+
+  async writeStdin(
+    containerId: string,
+    execId: string,
+    data: Uint8Array,
+    o?: CallOpts,
+  ): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      const r = await this.#agent(
+        'WriteStdin',
+        WriteStreamRequest,
+        WriteStreamResponse,
+        {
+          container_id: containerId,
+          exec_id: execId,
+          data: Buffer.from(data.subarray(off, off + READ_CHUNK)),
+        },
+        o,
+      );
+      if (r.len <= 0) return;
+      off += r.len;
+    }
+  }
+
+  async closeStdin(containerId: string, execId: string, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'CloseStdin',
+      CloseStdinRequest,
+      Empty,
+      { container_id: containerId, exec_id: execId },
+      o,
+    );
+  }
+
+  async ttyWinResize(
+    containerId: string,
+    execId: string,
+    width: number,
+    height: number,
+    o?: CallOpts,
+  ): Promise<void> {
+    await this.#agent(
+      'TtyWinResize',
+      TtyWinResizeRequest,
+      Empty,
+      { container_id: containerId, exec_id: execId, row: height, column: width },
+      o,
+    );
+  }
+
+  async removeContainer(containerId: string, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'RemoveContainer',
+      RemoveContainerRequest,
+      Empty,
+      { container_id: containerId, timeout: 10 },
+      o,
+    );
+  }
+
+  async pauseContainer(containerId: string, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'PauseContainer',
+      PauseContainerRequest,
+      Empty,
+      { container_id: containerId },
+      o,
+    );
+  }
+
+  async resumeContainer(containerId: string, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'ResumeContainer',
+      ResumeContainerRequest,
+      Empty,
+      { container_id: containerId },
+      o,
+    );
+  }
+
+  async updateContainer(containerId: string, resources: unknown, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'UpdateContainer',
+      UpdateContainerRequest,
+      Empty,
+      { container_id: containerId, resources: toAgentResources(resources) },
+      o,
+    );
+  }
+
+  async statsContainer(containerId: string, o?: CallOpts): Promise<ContainerStatsData> {
+    const r = await this.#agent(
+      'StatsContainer',
+      StatsContainerRequest,
+      StatsContainerResponse,
+      { container_id: containerId },
+      o,
+    );
+    const cg = r.cgroup_stats;
+    return {
+      cpuUsageNs: cg?.cpu_stats?.cpu_usage?.total_usage ?? 0,
+      memoryUsageBytes: cg?.memory_stats?.usage?.usage ?? 0,
+      memoryLimitBytes: cg?.memory_stats?.usage?.limit ?? 0,
+      pids: cg?.pids_stats?.current ?? 0,
+    };
+  }
+
+  /** Long-polls the next OOM event; resolves with the container id. */
+  async getOomEvent(o?: CallOpts): Promise<string> {
+    const r = await this.#agent(
+      'GetOOMEvent',
+      GetOOMEventRequest,
+      OOMEvent,
+      {},
+      { ...o, noTimeout: true },
+    );
+    return r.container_id;
+  }
+
+  async destroySandbox(o?: CallOpts): Promise<void> {
+    await this.#agent('DestroySandbox', DestroySandboxRequest, Empty, {}, o);
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+}

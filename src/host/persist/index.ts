@@ -1,0 +1,3 @@
+export { PersistError, type PersistErrorCode } from './errors.js';
+export { parseSandboxRecord, type SandboxRecord, type ContainerRecord } from './sandbox-record.js';
+export { StateStore, checkId } from './state-store.js';
