@@ -61,3 +61,10 @@ export {
   waitForConsoleMarker,
   type WaitForConsoleOptions,
 } from './console-tail.js';
+export {
+  locateGuestImage,
+  parseGuestImageManifest,
+  imageVmSpecPart,
+  GUEST_IMAGE_MANIFEST_VERSION,
+  type GuestImage,
+} from './guest-image.js';

@@ -14,6 +14,7 @@ export const BUNDLES = [
   ['src/host/main.ts', 'dist/containerd-shim-kata-cc-v2.mjs'],
   ['guest/main.ts', 'dist/guest/kata-agent.mjs'],
   ['test/bench/main.ts', 'dist/bench.mjs'],
+  ['guest/build/main.ts', 'dist/guest-build.mjs'],
 ];
 
 const banner = [

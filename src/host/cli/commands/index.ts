@@ -1,11 +1,13 @@
 import type { Command } from '#src/lib/index.js';
 import { envCommand } from './env.js';
+import { checkCommand } from './check.js';
+import { guestCommand } from './guest.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
  * here once, in the order `kata-cc --help` shows them.
  */
-export const SUBCOMMANDS: readonly Command[] = [envCommand];
+export const SUBCOMMANDS: readonly Command[] = [envCommand, checkCommand, guestCommand];
 
 export const ROOT_COMMAND: Command = {
   name: 'kata-cc',

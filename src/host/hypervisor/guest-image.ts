@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expectArray, expectInt, expectObject, expectString } from '#src/lib/index.js';
+import { HypervisorError } from './errors.js';
+import type { VmSpec } from './vm-spec.js';
+
+/**
+ * The guest image as the host boots it: the `manifest.json` written by `kata-cc guest build`
+ * (guest/build). Read here because src/host never imports guest/; the format is in README.md.
+ */
+export interface GuestImage {
+  readonly manifestPath: string;
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly rootfs: string;
+  readonly verityRootHash: string;
+  readonly kernelRelease: string;
+  readonly kernelParams: readonly string[];
+  readonly inputsHash: string;
+}
+
+export const GUEST_IMAGE_MANIFEST_VERSION = 1;
+
+function imageError(
+  kind: 'not_found' | 'invalid_argument' | 'failed_precondition',
+  message: string,
+  cause?: unknown,
+): HypervisorError {
+  return new HypervisorError(
+    kind,
+    'ERR_VM_SPEC',
+    message,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+export function parseGuestImageManifest(raw: unknown, manifestPath: string): GuestImage {
+  const at = manifestPath;
+  const o = expectObject(raw, at);
+  const version = expectInt(o['version'], `${at}.version`, { min: 1 });
+  if (version !== GUEST_IMAGE_MANIFEST_VERSION) {
+    throw imageError(
+      'failed_precondition',
+      `${at}: manifest version ${version} is not ${GUEST_IMAGE_MANIFEST_VERSION}; run kata-cc guest build --force`,
+    );
+  }
+  const verityRootHash = expectString(o['verityRootHash'], `${at}.verityRootHash`);
+  if (!/^[0-9a-f]{64}$/.test(verityRootHash))
+    throw imageError('invalid_argument', `${at}.verityRootHash: expected 64 hex digits`);
+  return {
+    manifestPath,
+    kernel: expectString(o['kernel'], `${at}.kernel`),
+    initrd: expectString(o['initrd'], `${at}.initrd`),
+    rootfs: expectString(o['rootfs'], `${at}.rootfs`),
+    verityRootHash,
+    kernelRelease: expectString(o['kernelRelease'], `${at}.kernelRelease`),
+    kernelParams: expectArray(o['kernelParams'], `${at}.kernelParams`).map((p, i) =>
+      expectString(p, `${at}.kernelParams[${i}]`),
+    ),
+    inputsHash: expectString(o['inputsHash'], `${at}.inputsHash`),
+  };
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw imageError(
+      'not_found',
+      `cannot read ${what} ${path}: run kata-cc guest build (after npm run build)`,
+      err,
+    );
+  }
+}
+
+/**
+ * The guest image to boot: `manifestPath` when given (config `guest.manifest`), else the build
+ * cache of the checkout (`<projectRoot>/.cache/guest/current.json`).
+ */
+export function locateGuestImage(options: {
+  readonly manifestPath?: string | undefined;
+  readonly projectRoot: string;
+}): GuestImage {
+  if (options.manifestPath !== undefined && options.manifestPath !== '') {
+    return parseGuestImageManifest(
+      readJson(options.manifestPath, 'guest manifest'),
+      options.manifestPath,
+    );
+  }
+  const pointerPath = join(options.projectRoot, '.cache', 'guest', 'current.json');
+  const pointer = expectObject(readJson(pointerPath, 'guest image pointer'), pointerPath);
+  const manifestPath = expectString(pointer['manifest'], `${pointerPath}.manifest`);
+  return parseGuestImageManifest(readJson(manifestPath, 'guest manifest'), manifestPath);
+}
+
+/** The VmSpec fields that come from the guest image. */
+export function imageVmSpecPart(
+  image: GuestImage,
+): Pick<VmSpec, 'kernel' | 'initrd' | 'rootDisk' | 'kernelParams'> {
+  return {
+    kernel: image.kernel,
+    initrd: image.initrd,
+    rootDisk: { path: image.rootfs, verityRootHash: image.verityRootHash },
+    kernelParams: image.kernelParams,
+  };
+}
