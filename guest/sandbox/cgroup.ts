@@ -188,14 +188,14 @@ export async function removeCgroupPath(root: string, mode: CgroupMode, rel: stri
   for (const base of bases) await rmdir(join(base, rel)).catch(() => undefined);
 }
 
-/** Parses `key value` lines (memory.stat, cpu.stat, memory.events…); `max` counts as 0. */
+/** Parses `key value` lines (memory.stat, cpu.stat, memory.events…); values clamp to safe integers. */
 export function parseFlatKeyed(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const [key, value] = line.trim().split(/\s+/);
     if (key === undefined || value === undefined) continue;
     const n = Number(value);
-    if (Number.isFinite(n)) out[key] = n;
+    if (Number.isFinite(n)) out[key] = clampCounter(n);
   }
   return out;
 }
@@ -206,5 +206,10 @@ async function readText(path: string): Promise<string> {
 
 async function readNumber(path: string): Promise<number> {
   const n = Number((await readText(path)).trim());
-  return Number.isFinite(n) ? n : 0;
+  return Number.isFinite(n) ? clampCounter(n) : 0;
+}
+
+/** cgroup counters are u64 ("unlimited" is near 2^63); the wire carries safe integers only. */
+export function clampCounter(n: number): number {
+  return Math.min(Math.max(0, Math.trunc(n)), Number.MAX_SAFE_INTEGER);
 }

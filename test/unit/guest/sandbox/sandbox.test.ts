@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Sandbox} from '#guest/sandbox/index.js';
+import type { Sandbox } from '#guest/sandbox/index.js';
 import { type StorageSpec } from '#guest/sandbox/index.js';
 import { erofsUnavailableReason } from '#test/helpers/busybox-rootfs.js';
 import { containerSpec, makeFixture, processSpec } from './sandbox-fixture.js';

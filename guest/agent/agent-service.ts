@@ -1,0 +1,237 @@
+import { readFile } from 'node:fs/promises';
+import { CcError, wrapError, type Logger } from '#src/lib/index.js';
+import type { CallContext, ServiceImpl } from '#src/protocol/ttrpc/index.js';
+import type { GuestDetailsResponse } from '#src/protocol/agent/index.js';
+import {
+  checkBounded,
+  checkId,
+  type ContainerProcess,
+  type Sandbox,
+} from '#guest/sandbox/index.js';
+import type { AgentPolicy } from '#guest/policy/index.js';
+import { AgentError } from './errors.js';
+import type { AGENT_SERVICE_DEF } from './service-defs.js';
+import {
+  fromAgentProcess,
+  fromAgentResources,
+  fromAgentSpec,
+  fromAgentStorages,
+  toAgentCgroupStats,
+} from './translate.js';
+
+export type AgentMethods = (typeof AGENT_SERVICE_DEF)['methods'];
+
+/** Largest `len` a ReadStdout/ReadStderr may ask for (the reply must fit a 4 MiB ttrpc frame). */
+export const MAX_READ_LEN = 1 << 20;
+/** Storage drivers this agent mounts (GetGuestDetails). */
+export const STORAGE_HANDLERS = ['blk', 'virtio-blk', 'ephemeral', 'local'];
+
+export interface AgentServiceOptions {
+  readonly sandbox: Sandbox;
+  readonly policy: AgentPolicy;
+  readonly log: Logger;
+  readonly agentVersion: string;
+  /** `/sys` (GetGuestDetails reads the memory block size there). */
+  readonly sysfs: string;
+  /** Called after DestroySandbox answered (main shuts the VM down). */
+  readonly onDestroyed?: (() => void) | undefined;
+}
+
+type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+/**
+ * The `grpc.AgentService` implementation. Every handler asks the policy first, translates the
+ * wire request into domain types (validating everything: the host is untrusted) and calls the
+ * sandbox. Errors are CcErrors; the ttrpc server maps their kind to the status code. Methods not
+ * listed here answer UNIMPLEMENTED.
+ */
+export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMethods> {
+  const sb = o.sandbox;
+  const initAlias = new Map<string, string>();
+  const guard =
+    <Req, Res>(requestName: string, fn: Handler<Req, Res>): Handler<Req, Res> =>
+    async (req, ctx) => {
+      const decision = await o.policy.check(requestName, req);
+      if (!decision.allowed)
+        throw new AgentError(
+          'permission_denied',
+          'ERR_AGENT_POLICY',
+          `${requestName} is blocked by policy: ${decision.reason}`,
+        );
+      try {
+        return await fn(req, ctx);
+      } catch (err) {
+        if (!(err instanceof CcError)) throw wrapError(err, `${ctx.method} failed`);
+        if (err.kind === 'internal') o.log.warn('rpc failed', { method: ctx.method, error: err });
+        throw err;
+      }
+    };
+  const proc = (cid: string, eid: string): ContainerProcess => {
+    checkId(cid, 'container_id');
+    return sb.process(cid, eid === '' || initAlias.get(cid) === eid ? '' : eid);
+  };
+  const empty = {};
+
+  return {
+    CreateSandbox: guard('CreateSandboxRequest', async (req, ctx) => {
+      if (req.kernel_modules.length > 0) throw unsupported('CreateSandboxRequest.kernel_modules');
+      if (req.guest_hook_path !== '')
+        o.log.warn('guest hooks are not supported; ignoring guest_hook_path');
+      await sb.create(
+        {
+          sandboxId: req.sandbox_id === '' ? 'sandbox' : checkId(req.sandbox_id, 'sandbox_id'),
+          hostname: req.hostname,
+          storages: fromAgentStorages(req.storages),
+          sandboxPidns: req.sandbox_pidns,
+        },
+        ctx.signal,
+      );
+      o.log.info('sandbox created', { sandbox_id: sb.id, confidential: sb.confidential });
+      return empty;
+    }),
+    DestroySandbox: guard('DestroySandboxRequest', async () => {
+      await sb.destroy();
+      o.log.info('sandbox destroyed');
+      if (o.onDestroyed) setImmediate(o.onDestroyed);
+      return empty;
+    }),
+    CreateContainer: guard('CreateContainerRequest', async (req, ctx) => {
+      const cid = checkId(req.container_id, 'container_id');
+      if (req.exec_id !== '') checkId(req.exec_id, 'exec_id');
+      if (req.devices.length > 0) throw unsupported('CreateContainerRequest.devices');
+      if (req.shared_mounts.length > 0) throw unsupported('CreateContainerRequest.shared_mounts');
+      if (req.stdin_port !== 0 || req.stdout_port !== 0 || req.stderr_port !== 0)
+        throw unsupported('CreateContainerRequest stdio ports');
+      await sb.createContainer(
+        cid,
+        fromAgentSpec(req.OCI),
+        fromAgentStorages(req.storages),
+        ctx.signal,
+      );
+      if (req.exec_id !== '') initAlias.set(cid, req.exec_id);
+      o.log.info('container created', { container_id: cid });
+      return empty;
+    }),
+    StartContainer: guard('StartContainerRequest', async (req, ctx) => {
+      const c = await sb.startContainer(checkId(req.container_id, 'container_id'), ctx.signal);
+      o.log.info('container started', { container_id: c.id, pid: c.init.pid });
+      return empty;
+    }),
+    RemoveContainer: guard('RemoveContainerRequest', async (req) => {
+      const cid = checkId(req.container_id, 'container_id');
+      await sb.removeContainer(cid);
+      initAlias.delete(cid);
+      o.log.info('container removed', { container_id: cid });
+      return empty;
+    }),
+    ExecProcess: guard('ExecProcessRequest', async (req, ctx) => {
+      const cid = checkId(req.container_id, 'container_id');
+      const eid = checkId(req.exec_id, 'exec_id');
+      if (req.stdin_port !== 0 || req.stdout_port !== 0 || req.stderr_port !== 0)
+        throw unsupported('ExecProcessRequest stdio ports');
+      await sb.container(cid).exec(eid, fromAgentProcess(req.process, 'process'), ctx.signal);
+      return empty;
+    }),
+    SignalProcess: guard('SignalProcessRequest', (req) => {
+      const p = proc(req.container_id, req.exec_id);
+      const sig = checkBounded(req.signal, 'signal', 64, 1);
+      if (p.state === 'stopped' || p.state === 'deleted')
+        throw new AgentError(
+          'not_found',
+          'ERR_AGENT_STATE',
+          `process ${req.exec_id || 'init'} of container ${req.container_id} has exited`,
+        );
+      p.signal(sig);
+      return Promise.resolve(empty);
+    }),
+    WaitProcess: guard('WaitProcessRequest', async (req, ctx) => {
+      const p = proc(req.container_id, req.exec_id);
+      const exit = await p.wait(ctx.signal);
+      if (p.execId !== '') sb.container(req.container_id).forgetExec(p.execId);
+      return { status: exit.status };
+    }),
+    ReadStdout: guard('ReadStreamRequest', async (req, ctx) => {
+      const len = checkBounded(req.len, 'len', MAX_READ_LEN, 1);
+      return { data: await proc(req.container_id, req.exec_id).read('stdout', len, ctx.signal) };
+    }),
+    ReadStderr: guard('ReadStreamRequest', async (req, ctx) => {
+      const len = checkBounded(req.len, 'len', MAX_READ_LEN, 1);
+      return { data: await proc(req.container_id, req.exec_id).read('stderr', len, ctx.signal) };
+    }),
+    WriteStdin: guard('WriteStreamRequest', async (req) => {
+      const p = proc(req.container_id, req.exec_id);
+      if (req.data.length === 0) {
+        p.closeStdin();
+        return { len: 0 };
+      }
+      return { len: await p.write(req.data) };
+    }),
+    CloseStdin: guard('CloseStdinRequest', (req) => {
+      proc(req.container_id, req.exec_id).closeStdin();
+      return Promise.resolve(empty);
+    }),
+    TtyWinResize: guard('TtyWinResizeRequest', async (req) => {
+      const rows = checkBounded(req.row, 'row', 65535);
+      const cols = checkBounded(req.column, 'column', 65535);
+      await proc(req.container_id, req.exec_id).resize(rows, cols);
+      return empty;
+    }),
+    UpdateContainer: guard('UpdateContainerRequest', async (req) => {
+      const r = fromAgentResources(req.resources);
+      if (r) await sb.container(checkId(req.container_id, 'container_id')).update(r);
+      return empty;
+    }),
+    StatsContainer: guard('StatsContainerRequest', async (req) => {
+      const stats = await sb.container(checkId(req.container_id, 'container_id')).stats();
+      return { cgroup_stats: toAgentCgroupStats(stats), network_stats: [] };
+    }),
+    PauseContainer: guard('PauseContainerRequest', async (req) => {
+      await sb.container(checkId(req.container_id, 'container_id')).pause();
+      return empty;
+    }),
+    ResumeContainer: guard('ResumeContainerRequest', async (req) => {
+      await sb.container(checkId(req.container_id, 'container_id')).resume();
+      return empty;
+    }),
+    GetOOMEvent: guard('GetOOMEventRequest', async (_req, ctx) => ({
+      container_id: await sb.nextOomEvent(ctx.signal),
+    })),
+    GetGuestDetails: guard('GuestDetailsRequest', async (req) =>
+      guestDetails(req.mem_block_size, o),
+    ),
+  };
+}
+
+function unsupported(what: string): AgentError {
+  return new AgentError(
+    'unimplemented',
+    'ERR_AGENT_INVALID',
+    `${what}: not supported by this agent`,
+  );
+}
+
+async function guestDetails(
+  wantBlockSize: boolean,
+  o: AgentServiceOptions,
+): Promise<GuestDetailsResponse> {
+  let blockSize = 0;
+  if (wantBlockSize) {
+    const text = await readFile(`${o.sysfs}/devices/system/memory/block_size_bytes`, 'utf8').catch(
+      () => '',
+    );
+    const n = Number.parseInt(text.trim(), 16);
+    blockSize = Number.isSafeInteger(n) ? n : 0;
+  }
+  return {
+    mem_block_size_bytes: blockSize,
+    agent_details: {
+      version: o.agentVersion,
+      init_daemon: process.pid === 1,
+      device_handlers: [],
+      storage_handlers: STORAGE_HANDLERS,
+      supports_seccomp: true,
+      extra_features: [],
+    },
+    support_mem_hotplug_probe: false,
+  };
+}

@@ -1,0 +1,18 @@
+export { AgentServer } from './agent-server.js';
+export type { AgentServerOptions } from './agent-server.js';
+export { createAgentService, MAX_READ_LEN, STORAGE_HANDLERS } from './agent-service.js';
+export type { AgentMethods, AgentServiceOptions } from './agent-service.js';
+export { createHealthService, AGENT_API_VERSION } from './health-service.js';
+export type { HealthMethods } from './health-service.js';
+export { AGENT_SERVICE_DEF, HEALTH_SERVICE_DEF, wireServiceDef } from './service-defs.js';
+export type { WireMethods } from './service-defs.js';
+export {
+  fromAgentProcess,
+  fromAgentResources,
+  fromAgentSpec,
+  fromAgentStorages,
+  toAgentCgroupStats,
+  LIMITS,
+} from './translate.js';
+export { AgentError } from './errors.js';
+export type { AgentErrorCode } from './errors.js';
