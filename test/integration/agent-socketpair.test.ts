@@ -223,7 +223,7 @@ describe.skipIf(skip !== undefined)(
 
     test('reports an OOM event for a container that exceeds its memory limit', async () => {
       const st = r.rootfs('c3');
-      const base = spec(st.mount_point, ['/bin/sh', '-c', 'sleep 0.2; tail /dev/zero']);
+      const base = spec(st.mount_point, ['/bin/sh', '-c', 'tail /dev/zero; sleep 1000']);
       const oci = {
         ...base,
         Linux: base.Linux
