@@ -1,0 +1,639 @@
+import type { CallTerm, Expr, RefTerm, Rule, Term } from './ast.js';
+import type { DataNode, RuleGroup } from './compile.js';
+import { equal } from './compare.js';
+import {
+  BuiltinFailure,
+  builtinError,
+  compileError,
+  conflictError,
+  RegoError,
+  typeError,
+  type Location,
+} from './errors.js';
+import {
+  BUSY,
+  UNDEF,
+  applyOverrides,
+  findNode,
+  type EvalState,
+  type Override,
+} from './eval-state.js';
+import { evalWith } from './eval-with.js';
+import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
+import { formatPrintArg } from './format.js';
+import { constOf, entriesOf, isCollection, lookup, needsPattern } from './term-info.js';
+import { RegoObject, RegoSet, type RegoValue } from './value.js';
+
+export type Env = Map<string, RegoValue>;
+/** Continuations return true to stop the search. */
+export type Cont = () => boolean;
+export type ValueCont = (v: RegoValue) => boolean;
+
+export interface EvaluatorOptions {
+  readonly root: DataNode;
+  readonly builtins: ReadonlyMap<string, BuiltinDef>;
+  readonly strict: boolean;
+  readonly print: (line: string) => void;
+  readonly ctx: BuiltinContext;
+}
+
+const MAX_DEPTH = 400;
+
+/** Top-down, backtracking evaluation of Rego (continuation-passing; bindings undone on return). */
+export class Evaluator {
+  st: EvalState;
+  readonly opts: EvaluatorOptions;
+  #depth = 0;
+  constructor(opts: EvaluatorOptions, st: EvalState) {
+    this.opts = opts;
+    this.st = st;
+  }
+
+  evalBody(body: readonly Expr[], i: number, env: Env, k: Cont): boolean {
+    if (i === body.length) return k();
+    const e = body[i] as Expr;
+    const next = (): boolean => this.evalBody(body, i + 1, env, k);
+    if (e.with.length > 0) return evalWith(this, e, env, next);
+    return this.evalExpr(e, env, next);
+  }
+
+  evalExpr(e: Expr, env: Env, k: Cont): boolean {
+    switch (e.type) {
+      case 'term':
+        return this.evalTerm(e.term, env, (v) => (v === false ? false : k()));
+      case 'unify':
+        return this.unifyTerms(e.left, e.right, env, k);
+      case 'some':
+        return k();
+      case 'somein':
+        return this.evalTerm(e.domain, env, (coll) => {
+          for (const [key, val] of entriesOf(coll)) {
+            const stop = this.unifyValue(e.value, val, env, () =>
+              e.key ? this.unifyValue(e.key, key, env, k) : k(),
+            );
+            if (stop) return true;
+          }
+          return false;
+        });
+      case 'every':
+        return this.evalEvery(e, env, k);
+      case 'not': {
+        const inner = e.expr;
+        const found =
+          inner.with.length > 0
+            ? evalWith(this, inner, env, () => true)
+            : this.evalExpr(inner, env, () => true);
+        return found ? false : k();
+      }
+    }
+  }
+
+  private evalEvery(e: Extract<Expr, { type: 'every' }>, env: Env, k: Cont): boolean {
+    const seen = { iterable: false };
+    const failed = this.evalTerm(e.domain, env, (coll) => {
+      seen.iterable = isCollection(coll);
+      for (const [key, val] of entriesOf(coll)) {
+        const prevV = env.get(e.value.name);
+        env.set(e.value.name, val);
+        if (e.key) env.set(e.key.name, key);
+        const found = this.evalBody(e.body, 0, env, () => true);
+        if (e.key) env.delete(e.key.name);
+        if (prevV === undefined) env.delete(e.value.name);
+        else env.set(e.value.name, prevV);
+        if (!found) return true;
+      }
+      return false;
+    });
+    return !failed && seen.iterable ? k() : false;
+  }
+
+  /** The first value of a term, or undefined. */
+  firstValue(t: Term, env: Env): RegoValue | undefined {
+    const box: { v?: RegoValue } = {};
+    this.evalTerm(t, env, (v) => {
+      box.v = v;
+      return true;
+    });
+    return box.v;
+  }
+
+  evalTerm(t: Term, env: Env, k: ValueCont): boolean {
+    const c = constOf(t);
+    if (c !== undefined) return k(c);
+    switch (t.type) {
+      case 'scalar':
+        return k(t.value);
+      case 'var': {
+        const v = env.get(t.name);
+        if (v !== undefined) return k(v);
+        if (t.name === 'input') return this.st.input === undefined ? false : k(this.st.input);
+        if (t.name === 'data') {
+          const d = this.materialize(this.opts.root, this.st.data, this.st.overrides);
+          return d === undefined ? false : k(d);
+        }
+        return false;
+      }
+      case 'ref':
+        return this.evalRef(t, env, k);
+      case 'array':
+        return this.evalList(t.items, 0, [], env, (xs) => k(xs));
+      case 'set':
+        return this.evalList(t.items, 0, [], env, (xs) => k(RegoSet.of(xs)));
+      case 'object': {
+        const flat = t.entries.flat();
+        return this.evalList(flat, 0, [], env, (xs) => {
+          const o = new RegoObject();
+          for (let i = 0; i < xs.length; i += 2) o.set(xs[i] as RegoValue, xs[i + 1] as RegoValue);
+          return k(o);
+        });
+      }
+      case 'call':
+        return this.evalCall(t, env, k);
+      case 'arraycompr': {
+        const out: RegoValue[] = [];
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.head, env, (v) => (out.push(v), false)),
+        );
+        return k(out);
+      }
+      case 'setcompr': {
+        const out = new RegoSet();
+        this.evalBody(t.body, 0, env, () => this.evalTerm(t.head, env, (v) => (out.add(v), false)));
+        return k(out);
+      }
+      case 'objcompr': {
+        const out = new RegoObject();
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.key, env, (kv) =>
+            this.evalTerm(t.value, env, (vv) => {
+              const prev = out.get(kv);
+              if (prev !== undefined && !equal(prev, vv))
+                throw conflictError(t.loc, 'object keys must be unique');
+              out.set(kv, vv);
+              return false;
+            }),
+          ),
+        );
+        return k(out);
+      }
+    }
+  }
+
+  evalList(
+    items: readonly Term[],
+    i: number,
+    acc: RegoValue[],
+    env: Env,
+    k: (xs: RegoValue[]) => boolean,
+  ): boolean {
+    if (i === items.length) return k(acc.slice());
+    return this.evalTerm(items[i] as Term, env, (v) => {
+      acc[i] = v;
+      return this.evalList(items, i + 1, acc, env, k);
+    });
+  }
+
+  private evalRef(t: RefTerm, env: Env, k: ValueCont): boolean {
+    const head = t.head;
+    if (head.type === 'var') {
+      const v = env.get(head.name);
+      if (v !== undefined) return this.walkValue(v, t.path, 0, env, k);
+      if (head.name === 'data') {
+        return this.walkData(this.opts.root, this.st.data, this.st.overrides, t.path, 0, env, k);
+      }
+      if (head.name === 'input') {
+        return this.st.input === undefined
+          ? false
+          : this.walkValue(this.st.input, t.path, 0, env, k);
+      }
+      return false;
+    }
+    return this.evalTerm(head, env, (v) => this.walkValue(v, t.path, 0, env, k));
+  }
+
+  walkValue(v: RegoValue, path: readonly Term[], i: number, env: Env, k: ValueCont): boolean {
+    let cur = v;
+    for (;;) {
+      if (i === path.length) return k(cur);
+      const kt = path[i] as Term;
+      if (kt.type === 'scalar') {
+        const c = lookup(cur, kt.value);
+        if (c === undefined) return false;
+        cur = c;
+        i++;
+        continue;
+      }
+      if (kt.type === 'var' && env.has(kt.name)) {
+        const c = lookup(cur, env.get(kt.name) as RegoValue);
+        if (c === undefined) return false;
+        cur = c;
+        i++;
+        continue;
+      }
+      break;
+    }
+    const kt = path[i] as Term;
+    const j = i + 1;
+    const base = cur;
+    if (!needsPattern(kt, env)) {
+      return this.evalTerm(kt, env, (key) => {
+        const c = lookup(base, key);
+        return c === undefined ? false : this.walkValue(c, path, j, env, k);
+      });
+    }
+    for (const [key, child] of entriesOf(base)) {
+      if (this.unifyValue(kt, key, env, () => this.walkValue(child, path, j, env, k))) return true;
+    }
+    return false;
+  }
+
+  walkData(
+    node: DataNode | undefined,
+    base: RegoValue | undefined,
+    ov: Override | undefined,
+    path: readonly Term[],
+    i: number,
+    env: Env,
+    k: ValueCont,
+  ): boolean {
+    if (ov?.value !== undefined) return this.walkValue(ov.value, path, i, env, k);
+    if (node?.group) {
+      if (node.group.kind === 'function') return false;
+      let v = this.groupValue(node.group);
+      if (v === undefined) return false;
+      if (ov) v = applyOverrides(v, ov);
+      return this.walkValue(v, path, i, env, k);
+    }
+    if (!node && !ov) return base === undefined ? false : this.walkValue(base, path, i, env, k);
+    if (i === path.length) {
+      const m = this.materialize(node, base, ov);
+      return m === undefined ? false : k(m);
+    }
+    const kt = path[i] as Term;
+    const step = (key: RegoValue): boolean => {
+      const childBase = lookup(base, key);
+      if (typeof key === 'string') {
+        const child = node?.children.get(key);
+        const cov = ov?.children.get(key);
+        if (child || cov) return this.walkData(child, childBase, cov, path, i + 1, env, k);
+      }
+      return childBase === undefined ? false : this.walkValue(childBase, path, i + 1, env, k);
+    };
+    if (!needsPattern(kt, env)) return this.evalTerm(kt, env, step);
+    const names = new Set<RegoValue>();
+    if (node) for (const n of node.children.keys()) names.add(n);
+    if (ov) for (const n of ov.children.keys()) names.add(n);
+    if (base !== undefined) for (const [key] of entriesOf(base)) names.add(key);
+    for (const name of names) {
+      if (this.unifyValue(kt, name, env, () => step(name))) return true;
+    }
+    return false;
+  }
+
+  materialize(
+    node: DataNode | undefined,
+    base: RegoValue | undefined,
+    ov: Override | undefined,
+  ): RegoValue | undefined {
+    if (ov?.value !== undefined) return ov.value;
+    if (node?.group) {
+      if (node.group.kind === 'function') return undefined;
+      const v = this.groupValue(node.group);
+      return ov && v !== undefined ? applyOverrides(v, ov) : v;
+    }
+    if (!node) return ov ? applyOverrides(base, ov) : base;
+    const obj = base instanceof RegoObject ? base.clone() : new RegoObject();
+    for (const [name, child] of node.children) {
+      const v = this.materialize(child, lookup(base, name), ov?.children.get(name));
+      if (v !== undefined) obj.set(name, v);
+    }
+    if (ov) {
+      for (const [name, c] of ov.children)
+        if (!node.children.has(name)) obj.set(name, applyOverrides(obj.get(name), c));
+    }
+    return obj;
+  }
+
+  groupValue(g: RuleGroup): RegoValue | undefined {
+    const c = this.st.cache.get(g);
+    if (c === BUSY)
+      throw compileError(
+        g.rules[0]?.loc,
+        `rego_recursion_error: rule data.${g.path.join('.')} is recursive`,
+      );
+    if (c !== undefined) return c === UNDEF ? undefined : c;
+    this.st.cache.set(g, BUSY);
+    let v: RegoValue | undefined;
+    try {
+      v = this.computeGroup(g);
+    } catch (err) {
+      this.st.cache.delete(g);
+      throw err;
+    }
+    this.st.cache.set(g, v === undefined ? UNDEF : v);
+    return v;
+  }
+
+  private computeGroup(g: RuleGroup): RegoValue | undefined {
+    switch (g.kind) {
+      case 'complete':
+        return this.collectSingle(g, undefined, 'complete rules must not produce multiple outputs');
+      case 'function':
+        return undefined;
+      case 'set': {
+        const out = new RegoSet();
+        for (const r of g.rules) {
+          const env: Env = new Map();
+          this.evalBody(r.body, 0, env, () =>
+            this.evalTerm(r.key as Term, env, (v) => (out.add(v), false)),
+          );
+        }
+        return out;
+      }
+      case 'object': {
+        const out = new RegoObject();
+        for (const r of g.rules) {
+          const env: Env = new Map();
+          this.evalBody(r.body, 0, env, () =>
+            this.evalTerm(r.key as Term, env, (kv) =>
+              this.evalTerm(r.value, env, (vv) => {
+                const prev = out.get(kv);
+                if (prev !== undefined && !equal(prev, vv))
+                  throw conflictError(r.loc, 'object keys must be unique');
+                out.set(kv, vv);
+                return false;
+              }),
+            ),
+          );
+        }
+        return out;
+      }
+    }
+  }
+
+  /** Complete rules and functions: every clause, else chains, conflicts, default. */
+  collectSingle(
+    g: RuleGroup,
+    args: RegoValue[] | undefined,
+    conflict: string,
+  ): RegoValue | undefined {
+    let result: RegoValue | undefined;
+    for (const r of g.rules) {
+      this.evalClauses(r, args, (v) => {
+        if (result === undefined) result = v;
+        else if (!equal(result, v)) throw conflictError(r.loc, conflict);
+      });
+    }
+    if (result === undefined && g.defaultRule) {
+      const d = g.defaultRule;
+      this.bindArgs(d.args, args, 0, new Map(), () => {
+        const env: Env = new Map();
+        return this.evalTerm(d.value, env, (v) => ((result = v), true));
+      });
+    }
+    return result;
+  }
+
+  private evalClauses(r: Rule, args: RegoValue[] | undefined, emit: (v: RegoValue) => void): void {
+    if (++this.#depth > MAX_DEPTH) {
+      this.#depth = 0;
+      throw compileError(
+        r.loc,
+        'rego_recursion_error: evaluation too deep (recursive rule or function?)',
+      );
+    }
+    try {
+      const state = { produced: false };
+      const run = (body: readonly Expr[], value: Term): void => {
+        const env: Env = new Map();
+        const isConst = constOf(value) !== undefined;
+        this.bindArgs(r.args, args, 0, env, () =>
+          this.evalBody(body, 0, env, () =>
+            this.evalTerm(value, env, (v) => {
+              state.produced = true;
+              emit(v);
+              return isConst;
+            }),
+          ),
+        );
+      };
+      run(r.body, r.value);
+      for (const e of r.elses) {
+        if (state.produced) break;
+        run(e.body, e.value);
+      }
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  private bindArgs(
+    pats: readonly Term[],
+    args: RegoValue[] | undefined,
+    i: number,
+    env: Env,
+    k: Cont,
+  ): boolean {
+    if (args === undefined || i === pats.length) return k();
+    return this.unifyValue(pats[i] as Term, args[i] as RegoValue, env, () =>
+      this.bindArgs(pats, args, i + 1, env, k),
+    );
+  }
+
+  evalCall(t: CallTerm, env: Env, k: ValueCont): boolean {
+    const name = t.fn.join('.');
+    if (name === 'print') return this.evalPrint(t, env, k);
+    const mock = this.st.mocks.size > 0 ? this.st.mocks.get(name) : undefined;
+    let group: RuleGroup | undefined;
+    let builtin: BuiltinDef | undefined;
+    if (t.fn[0] === 'data') {
+      group = findNode(this.opts.root, t.fn.slice(1))?.group;
+      if (group?.kind !== 'function') {
+        if (mock) return this.callMock(t, mock, env, k, t.args.length);
+        throw compileError(t.loc, `rego_type_error: undefined function ${name}`);
+      }
+    } else {
+      builtin = this.opts.builtins.get(name);
+      if (!builtin) throw compileError(t.loc, `rego_type_error: undefined function ${name}`);
+    }
+    const arity = group ? group.arity : (builtin as BuiltinDef).arity;
+    if (t.args.length !== arity && t.args.length !== arity + 1) {
+      throw compileError(
+        t.loc,
+        `rego_type_error: ${name}: arity mismatch: expected ${arity} arguments, got ${t.args.length}`,
+      );
+    }
+    if (mock) return this.callMock(t, mock, env, k, arity);
+    const invoke = (args: RegoValue[]): RegoValue[] => {
+      if (group) {
+        const v = this.collectSingle(
+          group,
+          args,
+          'functions must not produce multiple outputs for same inputs',
+        );
+        return v === undefined ? [] : [v];
+      }
+      return this.callBuiltin(name, builtin as BuiltinDef, args, t.loc);
+    };
+    return this.finishCall(t, arity, env, k, invoke);
+  }
+
+  private finishCall(
+    t: CallTerm,
+    arity: number,
+    env: Env,
+    k: ValueCont,
+    invoke: (a: RegoValue[]) => RegoValue[],
+  ): boolean {
+    const argTerms = t.args.length === arity ? t.args : t.args.slice(0, arity);
+    const out = t.args.length === arity ? undefined : (t.args[arity] as Term);
+    return this.evalList(argTerms, 0, [], env, (args) => {
+      for (const r of invoke(args)) {
+        const stop = out ? this.unifyValue(out, r, env, () => k(true)) : k(r);
+        if (stop) return true;
+      }
+      return false;
+    });
+  }
+
+  private callMock(
+    t: CallTerm,
+    mock: NonNullable<EvalState['mocks'] extends ReadonlyMap<string, infer M> ? M : never>,
+    env: Env,
+    k: ValueCont,
+    arity: number,
+  ): boolean {
+    return this.finishCall(t, arity, env, k, (args) => {
+      switch (mock.kind) {
+        case 'value':
+          return [mock.value];
+        case 'group': {
+          // a replacement function sees the original functions, not the mocks
+          const outer = this.st;
+          this.st = { ...outer, mocks: new Map(), cache: new Map() };
+          try {
+            const v = this.collectSingle(
+              mock.group,
+              args,
+              'functions must not produce multiple outputs for same inputs',
+            );
+            return v === undefined ? [] : [v];
+          } finally {
+            this.st = outer;
+          }
+        }
+        case 'builtin': {
+          const b = this.opts.builtins.get(mock.name);
+          return b ? this.callBuiltin(mock.name, b, args, t.loc) : [];
+        }
+      }
+    });
+  }
+
+  callBuiltin(name: string, b: BuiltinDef, args: RegoValue[], loc: Location): RegoValue[] {
+    try {
+      const r = b.fn(args, this.opts.ctx);
+      if (r === undefined) return [];
+      return b.multi ? (r as RegoValue[]) : [r];
+    } catch (err) {
+      if (err instanceof BuiltinFailure) {
+        if (!this.opts.strict) return [];
+        throw err.isType
+          ? typeError(loc, `${name}: ${err.message}`)
+          : builtinError(loc, `${name}: ${err.message}`);
+      }
+      if (err instanceof RegoError) throw err;
+      if (err instanceof RangeError) throw builtinError(loc, `${name}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private evalPrint(t: CallTerm, env: Env, k: ValueCont): boolean {
+    const parts = t.args.map((a) => {
+      const first = this.firstValue(a, env);
+      return first === undefined ? '<undefined>' : formatPrintArg(first);
+    });
+    this.opts.print(parts.join(' '));
+    return k(true);
+  }
+
+  unifyTerms(a: Term, b: Term, env: Env, k: Cont): boolean {
+    if (!needsPattern(a, env)) return this.evalTerm(a, env, (va) => this.unifyValue(b, va, env, k));
+    if (!needsPattern(b, env)) return this.evalTerm(b, env, (vb) => this.unifyValue(a, vb, env, k));
+    if (a.type === 'array' && b.type === 'array' && a.items.length === b.items.length) {
+      const step = (i: number): boolean =>
+        i === a.items.length
+          ? k()
+          : this.unifyTerms(a.items[i] as Term, b.items[i] as Term, env, () => step(i + 1));
+      return step(0);
+    }
+    if (a.type === 'object' && b.type === 'object' && a.entries.length === b.entries.length) {
+      return this.unifyObjectTerms(a.entries, b.entries, 0, env, k);
+    }
+    return false;
+  }
+
+  private unifyObjectTerms(
+    a: readonly [Term, Term][],
+    b: readonly [Term, Term][],
+    i: number,
+    env: Env,
+    k: Cont,
+  ): boolean {
+    if (i === a.length) return k();
+    const [ka, va] = a[i] as [Term, Term];
+    return this.evalTerm(ka, env, (key) => {
+      for (const [kb, vb] of b) {
+        const kv = this.firstValue(kb, env);
+        if (kv !== undefined && equal(kv, key))
+          return this.unifyTerms(va, vb, env, () => this.unifyObjectTerms(a, b, i + 1, env, k));
+      }
+      return false;
+    });
+  }
+
+  unifyValue(p: Term, v: RegoValue, env: Env, k: Cont): boolean {
+    switch (p.type) {
+      case 'var': {
+        const cur = env.get(p.name);
+        if (cur !== undefined) return equal(cur, v) ? k() : false;
+        if (p.name === 'input' || p.name === 'data') break;
+        env.set(p.name, v);
+        const r = k();
+        env.delete(p.name);
+        return r;
+      }
+      case 'scalar':
+        return equal(p.value, v) ? k() : false;
+      case 'array': {
+        if (!Array.isArray(v) || v.length !== p.items.length) return false;
+        const arr = v as RegoValue[];
+        const step = (i: number): boolean =>
+          i === arr.length
+            ? k()
+            : this.unifyValue(p.items[i] as Term, arr[i] as RegoValue, env, () => step(i + 1));
+        return step(0);
+      }
+      case 'object': {
+        if (!(v instanceof RegoObject) || v.size !== p.entries.length) return false;
+        const step = (i: number): boolean => {
+          if (i === p.entries.length) return k();
+          const [kt, vt] = p.entries[i] as [Term, Term];
+          return this.evalTerm(kt, env, (key) => {
+            const child = v.get(key);
+            return child === undefined ? false : this.unifyValue(vt, child, env, () => step(i + 1));
+          });
+        };
+        return step(0);
+      }
+      case 'ref':
+      case 'set':
+      case 'call':
+      case 'arraycompr':
+      case 'setcompr':
+      case 'objcompr':
+        break;
+    }
+    return this.evalTerm(p, env, (pv) => (equal(pv, v) ? k() : false));
+  }
+}

@@ -1,0 +1,16 @@
+export { compileModules, CompiledPolicy } from './policy.js';
+export type {
+  CompileOptions,
+  EvaluateOptions,
+  EvaluateResult,
+  QueryResult,
+  RefPath,
+  RegoModuleSource,
+} from './policy.js';
+export { RegoError, type RegoErrorCode, type OpaErrorCode, type Location } from './errors.js';
+export { RegoObject, RegoSet, typeOf } from './value.js';
+export type { RegoValue, RegoNumber, RegoArray, RegoTypeName } from './value.js';
+export { compare, equal } from './compare.js';
+export { fromJs, toJs, toJsonText, type JsonValue } from './json.js';
+export { formatValue } from './format.js';
+export { parseModule, parseQuery, type ParseOptions } from './parser.js';

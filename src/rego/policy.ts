@@ -1,0 +1,164 @@
+import type { Expr, Module, Term } from './ast.js';
+import { BUILTINS } from './builtins/index.js';
+import { buildTree, resolveQuery, type DataNode } from './compile.js';
+import { RegoError } from './errors.js';
+import { Evaluator, type Env } from './eval.js';
+import type { EvalState } from './eval-state.js';
+import { fromJs, toJs, type JsonValue } from './json.js';
+import { parseModule, parseQuery } from './parser.js';
+import { queryVars } from './term-info.js';
+import { RegoObject, type RegoValue } from './value.js';
+
+export interface RegoModuleSource {
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface CompileOptions {
+  /** Parse all modules as Rego v0 (`p { … }`, `p[x] { … }`; keywords via future.keywords). */
+  readonly v0?: boolean | undefined;
+}
+
+export interface EvaluateOptions {
+  /** JSON-like input (plain JS data) or an already-converted Rego value. */
+  readonly input?: unknown;
+  /** Base documents under `data` (plain JS data). */
+  readonly data?: unknown;
+  /** Builtin errors abort evaluation (OPA strict-builtin-errors) instead of making it undefined. */
+  readonly strict?: boolean | undefined;
+  /** Receives each print() line; lines are also returned in `prints`. */
+  readonly print?: ((line: string) => void) | undefined;
+  /** Clock for time.now_ns, in nanoseconds since the epoch. */
+  readonly now?: (() => bigint) | undefined;
+}
+
+export interface EvaluateResult {
+  /** JSON-compatible value of the query (first solution); absent when undefined. */
+  readonly value?: JsonValue;
+  /** The same value as a Rego value (sets, exact big integers). */
+  readonly rawValue?: RegoValue;
+  readonly prints: string[];
+}
+
+export interface QueryResult {
+  /** One row per solution: query variable → value. */
+  readonly rows: Record<string, RegoValue>[];
+  readonly prints: string[];
+}
+
+/** A query given as a path below `data`, e.g. ['agent_policy', 'CreateContainerRequest']. */
+export type RefPath = readonly string[];
+
+/** Parsed and indexed modules; evaluate many times with different input. */
+export class CompiledPolicy {
+  readonly modules: readonly Module[];
+  readonly #root: DataNode;
+  readonly #queries = new Map<string, Expr[]>();
+  constructor(modules: readonly Module[]) {
+    this.modules = modules;
+    this.#root = buildTree(modules);
+  }
+
+  /** Evaluates a single-term query (`data.pkg.rule`, or a RefPath) and returns its first value. */
+  evaluate(query: string | RefPath, opts: EvaluateOptions = {}): EvaluateResult {
+    const text =
+      typeof query === 'string'
+        ? query
+        : ['data', ...query].map((p, i) => (i === 0 ? p : `[${JSON.stringify(p)}]`)).join('');
+    const body = this.#compileQuery(text);
+    const { ev, prints } = this.#evaluator(opts);
+    let value: RegoValue | undefined;
+    const env: Env = new Map();
+    const last = body[body.length - 1];
+    if (body.length === 1 && last?.type === 'term' && last.with.length === 0) {
+      ev.evalTerm(last.term, env, (v) => ((value = v), true));
+    } else {
+      ev.evalBody(body, 0, env, () => ((value = true), true));
+    }
+    return value === undefined ? { prints } : { value: toJs(value), rawValue: value, prints };
+  }
+
+  /** Evaluates a query body and returns every solution's variable bindings. */
+  query(text: string, opts: EvaluateOptions = {}): QueryResult {
+    const body = this.#compileQuery(text);
+    const vars = queryVars(body.flatMap(exprTerms));
+    const { ev, prints } = this.#evaluator(opts);
+    const rows: Record<string, RegoValue>[] = [];
+    const env: Env = new Map();
+    ev.evalBody(body, 0, env, () => {
+      const row: Record<string, RegoValue> = {};
+      for (const v of vars) {
+        const x = env.get(v);
+        if (x !== undefined) row[v] = x;
+      }
+      rows.push(row);
+      return false;
+    });
+    return { rows, prints };
+  }
+
+  #compileQuery(text: string): Expr[] {
+    let body = this.#queries.get(text);
+    if (!body) {
+      body = resolveQuery(parseQuery(text));
+      if (this.#queries.size > 1000) this.#queries.clear();
+      this.#queries.set(text, body);
+    }
+    return body;
+  }
+
+  #evaluator(opts: EvaluateOptions): { ev: Evaluator; prints: string[] } {
+    const prints: string[] = [];
+    const sink = opts.print;
+    const st: EvalState = {
+      input: opts.input === undefined ? undefined : fromJs(opts.input, 'input'),
+      data: opts.data === undefined ? new RegoObject() : fromJs(opts.data, 'data'),
+      overrides: undefined,
+      mocks: new Map(),
+      cache: new Map(),
+    };
+    const nowNs = opts.now ? opts.now() : BigInt(Date.now()) * 1_000_000n;
+    const ev = new Evaluator(
+      {
+        root: this.#root,
+        builtins: BUILTINS,
+        strict: opts.strict === true,
+        print: (line) => {
+          prints.push(line);
+          sink?.(line);
+        },
+        ctx: { nowNs },
+      },
+      st,
+    );
+    return { ev, prints };
+  }
+}
+
+function exprTerms(e: Expr): Term[] {
+  switch (e.type) {
+    case 'term':
+      return [e.term];
+    case 'unify':
+      return [e.left, e.right];
+    case 'some':
+      return [...e.vars];
+    case 'somein':
+      return e.key ? [e.key, e.value] : [e.value];
+    case 'every':
+      return [];
+    case 'not':
+      return [];
+  }
+}
+
+/** Parses and indexes modules once. Parse errors name `file:line:col`. */
+export function compileModules(
+  modules: readonly RegoModuleSource[],
+  opts: CompileOptions = {},
+): CompiledPolicy {
+  const parsed = modules.map((m) => parseModule(m.path, m.text, { v0: opts.v0 }));
+  return new CompiledPolicy(parsed);
+}
+
+export { RegoError };
