@@ -24,3 +24,4 @@ export { parseVekExtensions, type VekExtensions } from './snp/vek-extensions.js'
 export type { SnpRawEvidence } from './snp/snp-evidence.js';
 export { createSampleVerifier, type SampleVerifierOptions } from './sample/sample-verifier.js';
 export { parseCertificates } from './cert-chain.js';
+export { commonName } from './cert-chain.js';

@@ -15,6 +15,7 @@ export const BUNDLES = [
   ['guest/main.ts', 'dist/guest/kata-agent.mjs'],
   ['test/bench/main.ts', 'dist/bench.mjs'],
   ['guest/build/main.ts', 'dist/guest-build.mjs'],
+  ['attestation/main.ts', 'dist/kbs.mjs'],
 ];
 
 const banner = [

@@ -2,12 +2,18 @@ import type { Command } from '#src/lib/index.js';
 import { envCommand } from './env.js';
 import { checkCommand } from './check.js';
 import { guestCommand } from './guest.js';
+import { verifyEvidenceCommand } from './verify-evidence.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
  * here once, in the order `kata-cc --help` shows them.
  */
-export const SUBCOMMANDS: readonly Command[] = [envCommand, checkCommand, guestCommand];
+export const SUBCOMMANDS: readonly Command[] = [
+  envCommand,
+  checkCommand,
+  guestCommand,
+  verifyEvidenceCommand,
+];
 
 export const ROOT_COMMAND: Command = {
   name: 'kata-cc',
