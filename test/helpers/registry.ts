@@ -4,11 +4,11 @@
  * server in this process) and TLS (self-signed certificate for 127.0.0.1).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createPrivateKey, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get as httpGet, type Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -218,5 +218,165 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     creds: auth === 'none' ? undefined : `${TEST_USER}:${TEST_PASSWORD}`,
     dataDir: join(dir, 'data'),
     stop,
+  };
+}
+
+async function registryFetch(
+  reg: TestRegistry,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (reg.creds) headers.set('authorization', `Basic ${Buffer.from(reg.creds).toString('base64')}`);
+  return fetch(`${reg.url}${path}`, { ...init, headers });
+}
+
+/** Uploads a blob (monolithic POST + PUT); returns its digest. Plain-HTTP or basic-auth registries. */
+export async function uploadBlob(
+  reg: TestRegistry,
+  repo: string,
+  bytes: Uint8Array,
+): Promise<string> {
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const start = await registryFetch(reg, `/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const location = start.headers.get('location');
+  if (start.status !== 202 || location === null)
+    throw new Error(`blob upload start: ${String(start.status)}`);
+  const url = new URL(location, reg.url);
+  url.searchParams.set('digest', digest);
+  const put = await registryFetch(reg, `${url.pathname}${url.search}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
+  if (put.status !== 201) throw new Error(`blob upload: ${String(put.status)} ${await put.text()}`);
+  return digest;
+}
+
+/** PUTs a manifest under a tag; returns its digest. */
+export async function putManifest(
+  reg: TestRegistry,
+  repo: string,
+  tag: string,
+  bytes: Uint8Array,
+  mediaType: string,
+): Promise<string> {
+  const res = await registryFetch(reg, `/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'content-type': mediaType },
+    body: bytes,
+  });
+  if (res.status !== 201)
+    throw new Error(`manifest put: ${String(res.status)} ${await res.text()}`);
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** GETs a manifest (OCI or Docker) and returns its bytes, digest and content type. */
+export async function getManifest(
+  reg: TestRegistry,
+  repo: string,
+  ref: string,
+): Promise<{ bytes: Buffer; digest: string; mediaType: string }> {
+  const res = await registryFetch(reg, `/v2/${repo}/manifests/${ref}`, {
+    headers: {
+      accept:
+        'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+    },
+  });
+  if (res.status !== 200) throw new Error(`manifest get: ${String(res.status)}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return {
+    bytes,
+    digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+    mediaType: res.headers.get('content-type') ?? '',
+  };
+}
+
+/** The file the filesystem storage driver keeps a blob in (to tamper with it). */
+export function blobPath(reg: TestRegistry, digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  return join(
+    reg.dataDir,
+    'docker',
+    'registry',
+    'v2',
+    'blobs',
+    'sha256',
+    hex.slice(0, 2),
+    hex,
+    'data',
+  );
+}
+
+export interface CuttingProxy {
+  readonly host: string;
+  /** Connections cut so far. */
+  readonly cuts: number;
+  /** Whether a client sent a `Range:` request header through the proxy. */
+  readonly sawRange: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of `upstream` that kills the first connection after `cutAfter` response
+ * bytes (the middle of the first large blob), then forwards faithfully.
+ */
+export async function startCuttingProxy(
+  upstream: string,
+  cutAfter: number,
+  maxCuts = 1,
+): Promise<CuttingProxy> {
+  const [uh, up] = upstream.split(':');
+  const state = { cuts: 0, sawRange: false };
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    sockets.add(client);
+    const server2 = connect(Number(up), uh ?? '127.0.0.1');
+    sockets.add(server2);
+    let sent = 0;
+    client.on('data', (d: Buffer) => {
+      if (/\r\nrange: bytes=/i.test(d.toString('latin1'))) state.sawRange = true;
+      server2.write(d);
+    });
+    server2.on('data', (d: Buffer) => {
+      sent += d.length;
+      if (state.cuts < maxCuts && sent > cutAfter) {
+        state.cuts++;
+        client.write(d.subarray(0, Math.max(0, d.length - (sent - cutAfter))));
+        client.destroy();
+        server2.destroy();
+        return;
+      }
+      client.write(d);
+    });
+    const end = (): void => {
+      client.destroy();
+      server2.destroy();
+      sockets.delete(client);
+      sockets.delete(server2);
+    };
+    client.on('close', end);
+    server2.on('close', end);
+    client.on('error', end);
+    server2.on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const a = server.address();
+  const port = typeof a === 'object' && a !== null ? a.port : 0;
+  return {
+    host: `127.0.0.1:${String(port)}`,
+    get cuts() {
+      return state.cuts;
+    },
+    get sawRange() {
+      return state.sawRange;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => {
+          r();
+        });
+      }),
   };
 }

@@ -1,6 +1,15 @@
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, unlink } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  rm,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
 /** A tar entry header as tar-stream yields it; fields may be missing in odd archives. */
 export interface Headers {
   readonly name: string;
@@ -86,8 +95,15 @@ async function writeFile(
 ): Promise<void> {
   await clearPath(path, false, ctx.resolver);
   // 'wx' = O_CREAT|O_EXCL: never opens through a symlink planted at the final component
-  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-  await pipeline(body, out, ctx.signal ? { signal: ctx.signal } : {});
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    for await (const chunk of body) {
+      let off = 0;
+      while (off < chunk.length) off += (await fh.write(chunk, off)).bytesWritten;
+    }
+  } finally {
+    await fh.close();
+  }
   await finishMetadata(path, h, ctx, false);
 }
 

@@ -5,7 +5,7 @@ import { extract } from 'tar-stream';
 import { isSystemError, NULL_LOGGER, throwIfAborted, type Logger } from '#src/lib/index.js';
 import { OciError } from '../errors.js';
 import { applyEntry, type EntryBody, type EntryContext, type Headers } from './apply-entry.js';
-import { entryComponents, RootfsResolver } from './entry-path.js';
+import { entryComponents, RootfsResolver, unsafeEntry } from './entry-path.js';
 import { applyOpaque, applyWhiteout, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './whiteout.js';
 
 export interface UnpackOptions {
@@ -53,6 +53,10 @@ async function handleEntry(h: Headers, body: EntryBody, st: LayerState): Promise
     return;
   }
   if (base.startsWith(WHITEOUT_PREFIX)) {
+    const victim = base.slice(WHITEOUT_PREFIX.length);
+    if (victim === '' || victim === '.' || victim === '..') {
+      throw unsafeEntry(st.ctx.layer, h.name, 'a whiteout must name an entry');
+    }
     await applyWhiteout(
       st.ctx.resolver,
       [...parts.slice(0, -1), base.slice(WHITEOUT_PREFIX.length)],
