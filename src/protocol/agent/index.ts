@@ -5,6 +5,9 @@
  * throws on malformed input and on 64-bit integers beyond Number.MAX_SAFE_INTEGER.
  */
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { AgentServiceDefinition as agentDefinition } from '../generated/agent/agent.js';
+import { HealthDefinition as healthDefinition } from '../generated/agent/health.js';
+import { ttrpcServiceOf as toTtrpc } from './ttrpc-service.js';
 
 /** What every generated message codec offers (ts-proto's MessageFns, minus the partial types). */
 export interface MessageCodec<T> {
@@ -15,6 +18,15 @@ export interface MessageCodec<T> {
 /** Fully qualified ttrpc service names. */
 export const AGENT_SERVICE = 'grpc.AgentService';
 export const HEALTH_SERVICE = 'grpc.Health';
+
+export { ttrpcServiceOf } from './ttrpc-service.js';
+export type {
+  GeneratedService,
+  TtrpcMethodOf,
+  TtrpcMethodsOf,
+  TtrpcServiceOf,
+  WireCodec,
+} from './ttrpc-service.js';
 
 export {
   AgentServiceDefinition,
@@ -148,3 +160,8 @@ export {
 } from '../generated/agent/health.js';
 
 export { Empty } from '../generated/google/protobuf/empty.js';
+
+/** `grpc.AgentService` as a ttrpc ServiceDef: methods keyed by wire name (`CreateContainer`). */
+export const agentService = toTtrpc(agentDefinition);
+/** `grpc.Health` as a ttrpc ServiceDef (`Check`, `Version`). */
+export const healthService = toTtrpc(healthDefinition);

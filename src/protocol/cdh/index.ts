@@ -4,13 +4,12 @@
  * (`keyprovider.KeyProviderService`). Generated message types, codecs and service descriptors
  * for `guest/aa`, `guest/cdh` and the agent's CDH client.
  */
-import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { ttrpcServiceOf } from '../agent/index.js';
+import { AttestationAgentServiceDefinition as aaDefinition } from '../generated/aa/attestation-agent.js';
+import * as cdhApi from '../generated/cdh/api.js';
+import { KeyProviderServiceDefinition as keyProviderDefinition } from '../generated/cdh/keyprovider.js';
 
-/** What every generated message codec offers. */
-export interface MessageCodec<T> {
-  encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
-}
+export type { MessageCodec } from '../agent/index.js';
 
 /** Fully qualified ttrpc service names. */
 export const AA_SERVICE = 'attestation_agent.AttestationAgentService';
@@ -68,3 +67,13 @@ export {
   KeyProviderKeyWrapProtocolOutput,
   KeyProviderServiceDefinition,
 } from '../generated/cdh/keyprovider.js';
+
+/** ttrpc ServiceDefs (methods keyed by wire name) for the guest-components services. */
+export const aaService = ttrpcServiceOf(aaDefinition);
+export const sealedSecretService = ttrpcServiceOf(cdhApi.SealedSecretServiceDefinition);
+export const getResourceService = ttrpcServiceOf(cdhApi.GetResourceServiceDefinition);
+export const cdhKeyProviderService = ttrpcServiceOf(cdhApi.KeyProviderServiceDefinition);
+export const secureMountService = ttrpcServiceOf(cdhApi.SecureMountServiceDefinition);
+export const secureVolumeService = ttrpcServiceOf(cdhApi.SecureVolumeServiceDefinition);
+export const imagePullService = ttrpcServiceOf(cdhApi.ImagePullServiceDefinition);
+export const keyProviderService = ttrpcServiceOf(keyProviderDefinition);

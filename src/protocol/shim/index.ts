@@ -4,13 +4,12 @@
  * Task API v3 messages are wire-identical to v2 except CreateTaskRequest (no oom_path); its
  * codecs are in the `taskV3` namespace object.
  */
-import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { ttrpcServiceOf } from '../agent/index.js';
+import { TaskDefinition as taskV2Definition } from '../generated/containerd/task/v2/shim.js';
+import { TaskDefinition as taskV3Definition } from '../generated/containerd/task/v3/shim.js';
+import { EventsDefinition as eventsDefinition } from '../generated/containerd/services/ttrpc/events/v1/events.js';
 
-/** What every generated message codec offers. */
-export interface MessageCodec<T> {
-  encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
-}
+export type { MessageCodec } from '../agent/index.js';
 
 /** Fully qualified ttrpc service names. */
 export const TASK_SERVICE_V2 = 'containerd.task.v2.Task';
@@ -136,3 +135,10 @@ export {
 export { Any } from '../generated/google/protobuf/any.js';
 export { Empty } from '../generated/google/protobuf/empty.js';
 export { Timestamp } from '../generated/google/protobuf/timestamp.js';
+
+/** `containerd.task.v2.Task` as a ttrpc ServiceDef, methods keyed by wire name (`Create`). */
+export const taskServiceV2 = ttrpcServiceOf(taskV2Definition);
+/** `containerd.task.v3.Task` as a ttrpc ServiceDef; `Events` is server-streaming. */
+export const taskServiceV3 = ttrpcServiceOf(taskV3Definition);
+/** `containerd.services.events.ttrpc.v1.Events` (`Forward`) as a ttrpc ServiceDef. */
+export const eventsService = ttrpcServiceOf(eventsDefinition);

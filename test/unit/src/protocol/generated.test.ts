@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   AgentServiceDefinition,
+  agentService,
   CreateContainerRequest,
+  Empty,
   HealthDefinition,
   ReseedRandomDevRequest,
   Spec,
@@ -26,6 +28,7 @@ import {
   TaskExit,
   TaskStatus,
   TaskV3Definition,
+  taskServiceV3,
   taskV3,
 } from '#src/protocol/shim/index.js';
 import {
@@ -119,6 +122,14 @@ describe('Kata agent API', () => {
     expect(AgentServiceDefinition.methods.createContainer.name).toBe('CreateContainer');
     expect(Object.keys(AgentServiceDefinition.methods)).toHaveLength(40);
     expect(HealthDefinition.fullName).toBe('grpc.Health');
+  });
+
+  test('the ttrpc service description is keyed by wire method name', () => {
+    expect(agentService.name).toBe('grpc.AgentService');
+    expect(agentService.methods.CreateContainer.requestType).toBe(CreateContainerRequest);
+    expect(agentService.methods.CreateContainer.responseType).toBe(Empty);
+    expect(agentService.methods.CreateContainer.streaming).toBeUndefined();
+    expect(taskServiceV3.methods.Events.streaming).toBe('server');
   });
 });
 
