@@ -14,3 +14,5 @@ export { compare, equal } from './compare.js';
 export { fromJs, toJs, toJsonText, type JsonValue } from './json.js';
 export { formatValue } from './format.js';
 export { parseModule, parseQuery, type ParseOptions } from './parser.js';
+export { runConformance, runCase } from './conformance/runner.js';
+export type { CaseOutcome, ConformanceReport, OpaCase } from './conformance/runner.js';

@@ -162,6 +162,8 @@ function applyPatch(doc: RegoValue, patch: RegoValue): RegoValue | undefined {
   if (!(patch instanceof RegoObject)) return fail('patch must be an object');
   const op = patch.get('op');
   const path = patchPath(patch.get('path') ?? null);
+  const value = patch.get('value');
+  if ((op === 'add' || op === 'replace' || op === 'test') && value === undefined) return undefined;
   switch (op) {
     case 'add':
       return addAt(doc, path, patch.get('value') ?? null);

@@ -3,6 +3,7 @@ import { envCommand } from './env.js';
 import { checkCommand } from './check.js';
 import { guestCommand } from './guest.js';
 import { verifyEvidenceCommand } from './verify-evidence.js';
+import { regoCommand } from './rego.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
@@ -13,6 +14,7 @@ export const SUBCOMMANDS: readonly Command[] = [
   checkCommand,
   guestCommand,
   verifyEvidenceCommand,
+  regoCommand,
 ];
 
 export const ROOT_COMMAND: Command = {
