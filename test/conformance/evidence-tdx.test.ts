@@ -512,4 +512,14 @@ describe.skipIf(!HAVE)('TDX evidence conformance (shared/testdata/evidence/tdx)'
       });
     }
   });
+
+  test('requireCollateral refuses a quote when the provider has none', async () => {
+    const v = createVerifier('tdx', {
+      requireCollateral: true,
+      collateral: { getCollateral: () => Promise.resolve(undefined) },
+    });
+    await expect(v.verify(quoteOf('trustee_azure_00806f05_v4'), {})).rejects.toMatchObject({
+      code: 'ERR_TDX_COLLATERAL_MISSING',
+    });
+  });
 });

@@ -150,7 +150,7 @@ async function evaluateCollateral(
   if (!collateral) {
     if (o.requireCollateral)
       throw denied(
-        'ERR_TDX_COLLATERAL_EXPIRED',
+        'ERR_TDX_COLLATERAL_MISSING',
         `tdx collateral for FMSPC ${fmspc} is not available`,
       );
     return undefined;
