@@ -1,4 +1,5 @@
 import type { Benchmark } from './benchmark.js';
+import { bootBenchmark } from './boot.js';
 
 /** Every benchmark, listed once; `npm run bench -- NAME` runs one. */
-export const BENCHMARKS: readonly Benchmark[] = [];
+export const BENCHMARKS: readonly Benchmark[] = [bootBenchmark];
