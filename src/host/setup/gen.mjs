@@ -45,6 +45,42 @@ export const TS_PROTO_OPTIONS = [
   'lowerCaseServiceMethods=false',
 ];
 
+/**
+ * Protos generated with different options, by path prefix under src/protocol/proto. The CRI carries
+ * nanosecond timestamps (~1.8e18) in int64 fields, beyond Number.MAX_SAFE_INTEGER: its 64-bit
+ * integers are bigint. Everything else keeps forceLong=number.
+ */
+export const OPTION_GROUPS = [{ prefix: 'cri/', options: { forceLong: 'bigint' } }];
+
+function optionsFor(overrides) {
+  return TS_PROTO_OPTIONS.map((opt) => {
+    const key = opt.split('=')[0];
+    return key in overrides ? `${key}=${overrides[key]}` : opt;
+  });
+}
+
+function runProtoc(target, protos, options) {
+  const r = spawnSync(
+    'protoc',
+    [
+      `--plugin=protoc-gen-ts_proto=${plugin}`,
+      `--ts_proto_out=${target}`,
+      `--ts_proto_opt=${options.join(',')}`,
+      `-I${protoDir}`,
+      '-I/usr/include',
+      ...protos,
+    ],
+    { cwd: protoDir, stdio: 'inherit' },
+  );
+  if (r.error) {
+    process.stderr.write(
+      `[gen] cannot run protoc: ${r.error.message}; install Debian's protobuf-compiler\n`,
+    );
+    process.exit(1);
+  }
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
 function walk(dir, ext) {
   if (!existsSync(dir)) return [];
   const out = [];
@@ -60,25 +96,15 @@ function generate(target) {
   const protos = walk(protoDir, '.proto').map((p) => relative(protoDir, p));
   if (protos.length === 0) return;
   mkdirSync(target, { recursive: true });
-  const r = spawnSync(
-    'protoc',
-    [
-      `--plugin=protoc-gen-ts_proto=${plugin}`,
-      `--ts_proto_out=${target}`,
-      `--ts_proto_opt=${TS_PROTO_OPTIONS.join(',')}`,
-      `-I${protoDir}`,
-      '-I/usr/include',
-      ...protos,
-    ],
-    { cwd: protoDir, stdio: 'inherit' },
-  );
-  if (r.error) {
-    process.stderr.write(
-      `[gen] cannot run protoc: ${r.error.message}; install Debian's protobuf-compiler\n`,
-    );
-    process.exit(1);
+  // Only the files named on the command line are emitted, so a group importing a file of
+  // another group does not overwrite that file's output.
+  let rest = protos;
+  for (const group of OPTION_GROUPS) {
+    const mine = rest.filter((p) => p.startsWith(group.prefix));
+    rest = rest.filter((p) => !p.startsWith(group.prefix));
+    if (mine.length > 0) runProtoc(target, mine, optionsFor(group.options));
   }
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  if (rest.length > 0) runProtoc(target, rest, TS_PROTO_OPTIONS);
   for (const f of walk(target, '.ts')) {
     const text = readFileSync(f, 'utf8');
     const body = text.replace(

@@ -279,7 +279,7 @@ export interface NamespaceOption {
 }
 
 export interface Int64Value {
-  value: number;
+  value: bigint;
 }
 
 export interface LinuxSandboxSecurityContext {
@@ -288,7 +288,7 @@ export interface LinuxSandboxSecurityContext {
   run_as_user?: Int64Value | undefined;
   run_as_group?: Int64Value | undefined;
   readonly_rootfs: boolean;
-  supplemental_groups: number[];
+  supplemental_groups: bigint[];
   supplemental_groups_policy: SupplementalGroupsPolicy;
   privileged: boolean;
   seccomp?: SecurityProfile | undefined;
@@ -409,7 +409,7 @@ export interface PodSandboxStatus {
   metadata?: PodSandboxMetadata | undefined;
   state: PodSandboxState;
   /** Nanoseconds since the epoch. */
-  created_at: number;
+  created_at: bigint;
   network?: PodSandboxNetworkStatus | undefined;
   linux?: LinuxPodSandboxStatus | undefined;
   labels: { [key: string]: string };
@@ -434,7 +434,7 @@ export interface PodSandboxStatusResponse {
   /** JSON values, only when verbose. */
   info: { [key: string]: string };
   containers_statuses: ContainerStatus[];
-  timestamp: number;
+  timestamp: bigint;
 }
 
 export interface PodSandboxStatusResponse_InfoEntry {
@@ -465,7 +465,7 @@ export interface PodSandbox {
   id: string;
   metadata?: PodSandboxMetadata | undefined;
   state: PodSandboxState;
-  created_at: number;
+  created_at: bigint;
   labels: { [key: string]: string };
   annotations: { [key: string]: string };
   runtime_handler: string;
@@ -504,17 +504,17 @@ export interface KeyValue {
 }
 
 export interface LinuxContainerResources {
-  cpu_period: number;
-  cpu_quota: number;
-  cpu_shares: number;
-  memory_limit_in_bytes: number;
-  oom_score_adj: number;
+  cpu_period: bigint;
+  cpu_quota: bigint;
+  cpu_shares: bigint;
+  memory_limit_in_bytes: bigint;
+  oom_score_adj: bigint;
   cpuset_cpus: string;
   cpuset_mems: string;
   hugepage_limits: HugepageLimit[];
   /** cgroup v2 files, e.g. "memory.max" → "6937202688". */
   unified: { [key: string]: string };
-  memory_swap_limit_in_bytes: number;
+  memory_swap_limit_in_bytes: bigint;
 }
 
 export interface LinuxContainerResources_UnifiedEntry {
@@ -524,7 +524,7 @@ export interface LinuxContainerResources_UnifiedEntry {
 
 export interface HugepageLimit {
   page_size: string;
-  limit: number;
+  limit: bigint;
 }
 
 export interface SELinuxOption {
@@ -549,7 +549,7 @@ export interface LinuxContainerSecurityContext {
   run_as_group?: Int64Value | undefined;
   run_as_username: string;
   readonly_rootfs: boolean;
-  supplemental_groups: number[];
+  supplemental_groups: bigint[];
   supplemental_groups_policy: SupplementalGroupsPolicy;
   no_new_privs: boolean;
   masked_paths: string[];
@@ -570,9 +570,9 @@ export interface LinuxContainerConfig {
 }
 
 export interface LinuxContainerUser {
-  uid: number;
-  gid: number;
-  supplemental_groups: number[];
+  uid: bigint;
+  gid: bigint;
+  supplemental_groups: bigint[];
 }
 
 export interface ContainerMetadata {
@@ -648,7 +648,7 @@ export interface StartContainerResponse {
 export interface StopContainerRequest {
   container_id: string;
   /** Seconds before the runtime kills the container; 0 kills at once. */
-  timeout: number;
+  timeout: bigint;
 }
 
 export interface StopContainerResponse {
@@ -688,7 +688,7 @@ export interface Container {
   image?: ImageSpec | undefined;
   image_ref: string;
   state: ContainerState;
-  created_at: number;
+  created_at: bigint;
   labels: { [key: string]: string };
   annotations: { [key: string]: string };
   image_id: string;
@@ -717,9 +717,9 @@ export interface ContainerStatus {
   id: string;
   metadata?: ContainerMetadata | undefined;
   state: ContainerState;
-  created_at: number;
-  started_at: number;
-  finished_at: number;
+  created_at: bigint;
+  started_at: bigint;
+  finished_at: bigint;
   exit_code: number;
   image?: ImageSpec | undefined;
   image_ref: string;
@@ -768,7 +768,7 @@ export interface ExecSyncRequest {
   container_id: string;
   cmd: string[];
   /** Seconds; 0 runs without a limit. */
-  timeout: number;
+  timeout: bigint;
 }
 
 export interface ExecSyncResponse {
@@ -790,7 +790,7 @@ export interface Image {
   id: string;
   repo_tags: string[];
   repo_digests: string[];
-  size: number;
+  size: bigint;
   uid?: Int64Value | undefined;
   username: string;
   spec?: ImageSpec | undefined;
@@ -1596,12 +1596,15 @@ export const NamespaceOption: MessageFns<NamespaceOption> = {
 };
 
 function createBaseInt64Value(): Int64Value {
-  return { value: 0 };
+  return { value: 0n };
 }
 
 export const Int64Value: MessageFns<Int64Value> = {
   encode(message: Int64Value, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.value !== 0) {
+    if (message.value !== 0n) {
+      if (BigInt.asIntN(64, message.value) !== message.value) {
+        throw new globalThis.Error("value provided for field message.value of type int64 too large");
+      }
       writer.uint32(8).int64(message.value);
     }
     return writer;
@@ -1625,7 +1628,7 @@ export const Int64Value: MessageFns<Int64Value> = {
               break;
             }
 
-            message.value = longToNumber(reader.int64());
+            message.value = reader.int64() as bigint;
             continue;
           }
         }
@@ -1645,7 +1648,7 @@ export const Int64Value: MessageFns<Int64Value> = {
   },
   fromPartial<I extends Exact<DeepPartial<Int64Value>, I>>(object: I): Int64Value {
     const message = createBaseInt64Value();
-    message.value = object.value ?? 0;
+    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
     return message;
   },
 };
@@ -1686,6 +1689,9 @@ export const LinuxSandboxSecurityContext: MessageFns<LinuxSandboxSecurityContext
     if (message.supplemental_groups.length !== 0) {
       writer.uint32(42).fork();
       for (const v of message.supplemental_groups) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field supplemental_groups of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -1763,7 +1769,7 @@ export const LinuxSandboxSecurityContext: MessageFns<LinuxSandboxSecurityContext
           }
           case 5: {
             if (tag === 40) {
-              message.supplemental_groups.push(longToNumber(reader.int64()));
+              message.supplemental_groups.push(reader.int64() as bigint);
 
               continue;
             }
@@ -1771,7 +1777,7 @@ export const LinuxSandboxSecurityContext: MessageFns<LinuxSandboxSecurityContext
             if (tag === 42) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.supplemental_groups.push(longToNumber(reader.int64()));
+                message.supplemental_groups.push(reader.int64() as bigint);
               }
 
               continue;
@@ -1849,7 +1855,7 @@ export const LinuxSandboxSecurityContext: MessageFns<LinuxSandboxSecurityContext
       ? Int64Value.fromPartial(object.run_as_group)
       : undefined;
     message.readonly_rootfs = object.readonly_rootfs ?? false;
-    message.supplemental_groups = object.supplemental_groups?.map((e) => e) || [];
+    message.supplemental_groups = object.supplemental_groups?.map((e) => BigInt(e)) || [];
     message.supplemental_groups_policy = object.supplemental_groups_policy ?? 0;
     message.privileged = object.privileged ?? false;
     message.seccomp = (object.seccomp !== undefined && object.seccomp !== null)
@@ -3154,7 +3160,7 @@ function createBasePodSandboxStatus(): PodSandboxStatus {
     id: "",
     metadata: undefined,
     state: 0,
-    created_at: 0,
+    created_at: 0n,
     network: undefined,
     linux: undefined,
     labels: {},
@@ -3174,7 +3180,10 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
     }
-    if (message.created_at !== 0) {
+    if (message.created_at !== 0n) {
+      if (BigInt.asIntN(64, message.created_at) !== message.created_at) {
+        throw new globalThis.Error("value provided for field message.created_at of type int64 too large");
+      }
       writer.uint32(32).int64(message.created_at);
     }
     if (message.network !== undefined) {
@@ -3237,7 +3246,7 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
               break;
             }
 
-            message.created_at = longToNumber(reader.int64());
+            message.created_at = reader.int64() as bigint;
             continue;
           }
           case 5: {
@@ -3308,7 +3317,9 @@ export const PodSandboxStatus: MessageFns<PodSandboxStatus> = {
       ? PodSandboxMetadata.fromPartial(object.metadata)
       : undefined;
     message.state = object.state ?? 0;
-    message.created_at = object.created_at ?? 0;
+    message.created_at = (object.created_at !== undefined && object.created_at !== null)
+      ? BigInt(object.created_at)
+      : 0n;
     message.network = (object.network !== undefined && object.network !== null)
       ? PodSandboxNetworkStatus.fromPartial(object.network)
       : undefined;
@@ -3477,7 +3488,7 @@ export const PodSandboxStatus_AnnotationsEntry: MessageFns<PodSandboxStatus_Anno
 };
 
 function createBasePodSandboxStatusResponse(): PodSandboxStatusResponse {
-  return { status: undefined, info: {}, containers_statuses: [], timestamp: 0 };
+  return { status: undefined, info: {}, containers_statuses: [], timestamp: 0n };
 }
 
 export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
@@ -3491,7 +3502,10 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
     for (const v of message.containers_statuses) {
       ContainerStatus.encode(v!, writer.uint32(26).fork()).join();
     }
-    if (message.timestamp !== 0) {
+    if (message.timestamp !== 0n) {
+      if (BigInt.asIntN(64, message.timestamp) !== message.timestamp) {
+        throw new globalThis.Error("value provided for field message.timestamp of type int64 too large");
+      }
       writer.uint32(32).int64(message.timestamp);
     }
     return writer;
@@ -3542,7 +3556,7 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
               break;
             }
 
-            message.timestamp = longToNumber(reader.int64());
+            message.timestamp = reader.int64() as bigint;
             continue;
           }
         }
@@ -3575,7 +3589,7 @@ export const PodSandboxStatusResponse: MessageFns<PodSandboxStatusResponse> = {
       {},
     );
     message.containers_statuses = object.containers_statuses?.map((e) => ContainerStatus.fromPartial(e)) || [];
-    message.timestamp = object.timestamp ?? 0;
+    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
     return message;
   },
 };
@@ -3927,7 +3941,7 @@ export const ListPodSandboxRequest: MessageFns<ListPodSandboxRequest> = {
 };
 
 function createBasePodSandbox(): PodSandbox {
-  return { id: "", metadata: undefined, state: 0, created_at: 0, labels: {}, annotations: {}, runtime_handler: "" };
+  return { id: "", metadata: undefined, state: 0, created_at: 0n, labels: {}, annotations: {}, runtime_handler: "" };
 }
 
 export const PodSandbox: MessageFns<PodSandbox> = {
@@ -3941,7 +3955,10 @@ export const PodSandbox: MessageFns<PodSandbox> = {
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
     }
-    if (message.created_at !== 0) {
+    if (message.created_at !== 0n) {
+      if (BigInt.asIntN(64, message.created_at) !== message.created_at) {
+        throw new globalThis.Error("value provided for field message.created_at of type int64 too large");
+      }
       writer.uint32(32).int64(message.created_at);
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
@@ -3998,7 +4015,7 @@ export const PodSandbox: MessageFns<PodSandbox> = {
               break;
             }
 
-            message.created_at = longToNumber(reader.int64());
+            message.created_at = reader.int64() as bigint;
             continue;
           }
           case 5: {
@@ -4053,7 +4070,9 @@ export const PodSandbox: MessageFns<PodSandbox> = {
       ? PodSandboxMetadata.fromPartial(object.metadata)
       : undefined;
     message.state = object.state ?? 0;
-    message.created_at = object.created_at ?? 0;
+    message.created_at = (object.created_at !== undefined && object.created_at !== null)
+      ? BigInt(object.created_at)
+      : 0n;
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
@@ -4516,34 +4535,49 @@ export const KeyValue: MessageFns<KeyValue> = {
 
 function createBaseLinuxContainerResources(): LinuxContainerResources {
   return {
-    cpu_period: 0,
-    cpu_quota: 0,
-    cpu_shares: 0,
-    memory_limit_in_bytes: 0,
-    oom_score_adj: 0,
+    cpu_period: 0n,
+    cpu_quota: 0n,
+    cpu_shares: 0n,
+    memory_limit_in_bytes: 0n,
+    oom_score_adj: 0n,
     cpuset_cpus: "",
     cpuset_mems: "",
     hugepage_limits: [],
     unified: {},
-    memory_swap_limit_in_bytes: 0,
+    memory_swap_limit_in_bytes: 0n,
   };
 }
 
 export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
   encode(message: LinuxContainerResources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.cpu_period !== 0) {
+    if (message.cpu_period !== 0n) {
+      if (BigInt.asIntN(64, message.cpu_period) !== message.cpu_period) {
+        throw new globalThis.Error("value provided for field message.cpu_period of type int64 too large");
+      }
       writer.uint32(8).int64(message.cpu_period);
     }
-    if (message.cpu_quota !== 0) {
+    if (message.cpu_quota !== 0n) {
+      if (BigInt.asIntN(64, message.cpu_quota) !== message.cpu_quota) {
+        throw new globalThis.Error("value provided for field message.cpu_quota of type int64 too large");
+      }
       writer.uint32(16).int64(message.cpu_quota);
     }
-    if (message.cpu_shares !== 0) {
+    if (message.cpu_shares !== 0n) {
+      if (BigInt.asIntN(64, message.cpu_shares) !== message.cpu_shares) {
+        throw new globalThis.Error("value provided for field message.cpu_shares of type int64 too large");
+      }
       writer.uint32(24).int64(message.cpu_shares);
     }
-    if (message.memory_limit_in_bytes !== 0) {
+    if (message.memory_limit_in_bytes !== 0n) {
+      if (BigInt.asIntN(64, message.memory_limit_in_bytes) !== message.memory_limit_in_bytes) {
+        throw new globalThis.Error("value provided for field message.memory_limit_in_bytes of type int64 too large");
+      }
       writer.uint32(32).int64(message.memory_limit_in_bytes);
     }
-    if (message.oom_score_adj !== 0) {
+    if (message.oom_score_adj !== 0n) {
+      if (BigInt.asIntN(64, message.oom_score_adj) !== message.oom_score_adj) {
+        throw new globalThis.Error("value provided for field message.oom_score_adj of type int64 too large");
+      }
       writer.uint32(40).int64(message.oom_score_adj);
     }
     if (message.cpuset_cpus !== "") {
@@ -4558,7 +4592,12 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
     globalThis.Object.entries(message.unified).forEach(([key, value]: [string, string]) => {
       LinuxContainerResources_UnifiedEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
-    if (message.memory_swap_limit_in_bytes !== 0) {
+    if (message.memory_swap_limit_in_bytes !== 0n) {
+      if (BigInt.asIntN(64, message.memory_swap_limit_in_bytes) !== message.memory_swap_limit_in_bytes) {
+        throw new globalThis.Error(
+          "value provided for field message.memory_swap_limit_in_bytes of type int64 too large",
+        );
+      }
       writer.uint32(80).int64(message.memory_swap_limit_in_bytes);
     }
     return writer;
@@ -4582,7 +4621,7 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
               break;
             }
 
-            message.cpu_period = longToNumber(reader.int64());
+            message.cpu_period = reader.int64() as bigint;
             continue;
           }
           case 2: {
@@ -4590,7 +4629,7 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
               break;
             }
 
-            message.cpu_quota = longToNumber(reader.int64());
+            message.cpu_quota = reader.int64() as bigint;
             continue;
           }
           case 3: {
@@ -4598,7 +4637,7 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
               break;
             }
 
-            message.cpu_shares = longToNumber(reader.int64());
+            message.cpu_shares = reader.int64() as bigint;
             continue;
           }
           case 4: {
@@ -4606,7 +4645,7 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
               break;
             }
 
-            message.memory_limit_in_bytes = longToNumber(reader.int64());
+            message.memory_limit_in_bytes = reader.int64() as bigint;
             continue;
           }
           case 5: {
@@ -4614,7 +4653,7 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
               break;
             }
 
-            message.oom_score_adj = longToNumber(reader.int64());
+            message.oom_score_adj = reader.int64() as bigint;
             continue;
           }
           case 6: {
@@ -4657,7 +4696,7 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
               break;
             }
 
-            message.memory_swap_limit_in_bytes = longToNumber(reader.int64());
+            message.memory_swap_limit_in_bytes = reader.int64() as bigint;
             continue;
           }
         }
@@ -4677,11 +4716,20 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
   },
   fromPartial<I extends Exact<DeepPartial<LinuxContainerResources>, I>>(object: I): LinuxContainerResources {
     const message = createBaseLinuxContainerResources();
-    message.cpu_period = object.cpu_period ?? 0;
-    message.cpu_quota = object.cpu_quota ?? 0;
-    message.cpu_shares = object.cpu_shares ?? 0;
-    message.memory_limit_in_bytes = object.memory_limit_in_bytes ?? 0;
-    message.oom_score_adj = object.oom_score_adj ?? 0;
+    message.cpu_period = (object.cpu_period !== undefined && object.cpu_period !== null)
+      ? BigInt(object.cpu_period)
+      : 0n;
+    message.cpu_quota = (object.cpu_quota !== undefined && object.cpu_quota !== null) ? BigInt(object.cpu_quota) : 0n;
+    message.cpu_shares = (object.cpu_shares !== undefined && object.cpu_shares !== null)
+      ? BigInt(object.cpu_shares)
+      : 0n;
+    message.memory_limit_in_bytes =
+      (object.memory_limit_in_bytes !== undefined && object.memory_limit_in_bytes !== null)
+        ? BigInt(object.memory_limit_in_bytes)
+        : 0n;
+    message.oom_score_adj = (object.oom_score_adj !== undefined && object.oom_score_adj !== null)
+      ? BigInt(object.oom_score_adj)
+      : 0n;
     message.cpuset_cpus = object.cpuset_cpus ?? "";
     message.cpuset_mems = object.cpuset_mems ?? "";
     message.hugepage_limits = object.hugepage_limits?.map((e) => HugepageLimit.fromPartial(e)) || [];
@@ -4694,7 +4742,10 @@ export const LinuxContainerResources: MessageFns<LinuxContainerResources> = {
       },
       {},
     );
-    message.memory_swap_limit_in_bytes = object.memory_swap_limit_in_bytes ?? 0;
+    message.memory_swap_limit_in_bytes =
+      (object.memory_swap_limit_in_bytes !== undefined && object.memory_swap_limit_in_bytes !== null)
+        ? BigInt(object.memory_swap_limit_in_bytes)
+        : 0n;
     return message;
   },
 };
@@ -4771,7 +4822,7 @@ export const LinuxContainerResources_UnifiedEntry: MessageFns<LinuxContainerReso
 };
 
 function createBaseHugepageLimit(): HugepageLimit {
-  return { page_size: "", limit: 0 };
+  return { page_size: "", limit: 0n };
 }
 
 export const HugepageLimit: MessageFns<HugepageLimit> = {
@@ -4779,7 +4830,10 @@ export const HugepageLimit: MessageFns<HugepageLimit> = {
     if (message.page_size !== "") {
       writer.uint32(10).string(message.page_size);
     }
-    if (message.limit !== 0) {
+    if (message.limit !== 0n) {
+      if (BigInt.asUintN(64, message.limit) !== message.limit) {
+        throw new globalThis.Error("value provided for field message.limit of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.limit);
     }
     return writer;
@@ -4811,7 +4865,7 @@ export const HugepageLimit: MessageFns<HugepageLimit> = {
               break;
             }
 
-            message.limit = longToNumber(reader.uint64());
+            message.limit = reader.uint64() as bigint;
             continue;
           }
         }
@@ -4832,7 +4886,7 @@ export const HugepageLimit: MessageFns<HugepageLimit> = {
   fromPartial<I extends Exact<DeepPartial<HugepageLimit>, I>>(object: I): HugepageLimit {
     const message = createBaseHugepageLimit();
     message.page_size = object.page_size ?? "";
-    message.limit = object.limit ?? 0;
+    message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
     return message;
   },
 };
@@ -5058,6 +5112,9 @@ export const LinuxContainerSecurityContext: MessageFns<LinuxContainerSecurityCon
     if (message.supplemental_groups.length !== 0) {
       writer.uint32(66).fork();
       for (const v of message.supplemental_groups) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field supplemental_groups of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -5168,7 +5225,7 @@ export const LinuxContainerSecurityContext: MessageFns<LinuxContainerSecurityCon
           }
           case 8: {
             if (tag === 64) {
-              message.supplemental_groups.push(longToNumber(reader.int64()));
+              message.supplemental_groups.push(reader.int64() as bigint);
 
               continue;
             }
@@ -5176,7 +5233,7 @@ export const LinuxContainerSecurityContext: MessageFns<LinuxContainerSecurityCon
             if (tag === 66) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.supplemental_groups.push(longToNumber(reader.int64()));
+                message.supplemental_groups.push(reader.int64() as bigint);
               }
 
               continue;
@@ -5285,7 +5342,7 @@ export const LinuxContainerSecurityContext: MessageFns<LinuxContainerSecurityCon
       : undefined;
     message.run_as_username = object.run_as_username ?? "";
     message.readonly_rootfs = object.readonly_rootfs ?? false;
-    message.supplemental_groups = object.supplemental_groups?.map((e) => e) || [];
+    message.supplemental_groups = object.supplemental_groups?.map((e) => BigInt(e)) || [];
     message.supplemental_groups_policy = object.supplemental_groups_policy ?? 0;
     message.no_new_privs = object.no_new_privs ?? false;
     message.masked_paths = object.masked_paths?.map((e) => e) || [];
@@ -5374,20 +5431,29 @@ export const LinuxContainerConfig: MessageFns<LinuxContainerConfig> = {
 };
 
 function createBaseLinuxContainerUser(): LinuxContainerUser {
-  return { uid: 0, gid: 0, supplemental_groups: [] };
+  return { uid: 0n, gid: 0n, supplemental_groups: [] };
 }
 
 export const LinuxContainerUser: MessageFns<LinuxContainerUser> = {
   encode(message: LinuxContainerUser, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.uid !== 0) {
+    if (message.uid !== 0n) {
+      if (BigInt.asIntN(64, message.uid) !== message.uid) {
+        throw new globalThis.Error("value provided for field message.uid of type int64 too large");
+      }
       writer.uint32(8).int64(message.uid);
     }
-    if (message.gid !== 0) {
+    if (message.gid !== 0n) {
+      if (BigInt.asIntN(64, message.gid) !== message.gid) {
+        throw new globalThis.Error("value provided for field message.gid of type int64 too large");
+      }
       writer.uint32(16).int64(message.gid);
     }
     if (message.supplemental_groups.length !== 0) {
       writer.uint32(26).fork();
       for (const v of message.supplemental_groups) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field supplemental_groups of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -5413,7 +5479,7 @@ export const LinuxContainerUser: MessageFns<LinuxContainerUser> = {
               break;
             }
 
-            message.uid = longToNumber(reader.int64());
+            message.uid = reader.int64() as bigint;
             continue;
           }
           case 2: {
@@ -5421,12 +5487,12 @@ export const LinuxContainerUser: MessageFns<LinuxContainerUser> = {
               break;
             }
 
-            message.gid = longToNumber(reader.int64());
+            message.gid = reader.int64() as bigint;
             continue;
           }
           case 3: {
             if (tag === 24) {
-              message.supplemental_groups.push(longToNumber(reader.int64()));
+              message.supplemental_groups.push(reader.int64() as bigint);
 
               continue;
             }
@@ -5434,7 +5500,7 @@ export const LinuxContainerUser: MessageFns<LinuxContainerUser> = {
             if (tag === 26) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.supplemental_groups.push(longToNumber(reader.int64()));
+                message.supplemental_groups.push(reader.int64() as bigint);
               }
 
               continue;
@@ -5459,9 +5525,9 @@ export const LinuxContainerUser: MessageFns<LinuxContainerUser> = {
   },
   fromPartial<I extends Exact<DeepPartial<LinuxContainerUser>, I>>(object: I): LinuxContainerUser {
     const message = createBaseLinuxContainerUser();
-    message.uid = object.uid ?? 0;
-    message.gid = object.gid ?? 0;
-    message.supplemental_groups = object.supplemental_groups?.map((e) => e) || [];
+    message.uid = (object.uid !== undefined && object.uid !== null) ? BigInt(object.uid) : 0n;
+    message.gid = (object.gid !== undefined && object.gid !== null) ? BigInt(object.gid) : 0n;
+    message.supplemental_groups = object.supplemental_groups?.map((e) => BigInt(e)) || [];
     return message;
   },
 };
@@ -6335,7 +6401,7 @@ export const StartContainerResponse: MessageFns<StartContainerResponse> = {
 };
 
 function createBaseStopContainerRequest(): StopContainerRequest {
-  return { container_id: "", timeout: 0 };
+  return { container_id: "", timeout: 0n };
 }
 
 export const StopContainerRequest: MessageFns<StopContainerRequest> = {
@@ -6343,7 +6409,10 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
     if (message.container_id !== "") {
       writer.uint32(10).string(message.container_id);
     }
-    if (message.timeout !== 0) {
+    if (message.timeout !== 0n) {
+      if (BigInt.asIntN(64, message.timeout) !== message.timeout) {
+        throw new globalThis.Error("value provided for field message.timeout of type int64 too large");
+      }
       writer.uint32(16).int64(message.timeout);
     }
     return writer;
@@ -6375,7 +6444,7 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
               break;
             }
 
-            message.timeout = longToNumber(reader.int64());
+            message.timeout = reader.int64() as bigint;
             continue;
           }
         }
@@ -6396,7 +6465,7 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
   fromPartial<I extends Exact<DeepPartial<StopContainerRequest>, I>>(object: I): StopContainerRequest {
     const message = createBaseStopContainerRequest();
     message.container_id = object.container_id ?? "";
-    message.timeout = object.timeout ?? 0;
+    message.timeout = (object.timeout !== undefined && object.timeout !== null) ? BigInt(object.timeout) : 0n;
     return message;
   },
 };
@@ -6837,7 +6906,7 @@ function createBaseContainer(): Container {
     image: undefined,
     image_ref: "",
     state: 0,
-    created_at: 0,
+    created_at: 0n,
     labels: {},
     annotations: {},
     image_id: "",
@@ -6864,7 +6933,10 @@ export const Container: MessageFns<Container> = {
     if (message.state !== 0) {
       writer.uint32(48).int32(message.state);
     }
-    if (message.created_at !== 0) {
+    if (message.created_at !== 0n) {
+      if (BigInt.asIntN(64, message.created_at) !== message.created_at) {
+        throw new globalThis.Error("value provided for field message.created_at of type int64 too large");
+      }
       writer.uint32(56).int64(message.created_at);
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
@@ -6945,7 +7017,7 @@ export const Container: MessageFns<Container> = {
               break;
             }
 
-            message.created_at = longToNumber(reader.int64());
+            message.created_at = reader.int64() as bigint;
             continue;
           }
           case 8: {
@@ -7005,7 +7077,9 @@ export const Container: MessageFns<Container> = {
       : undefined;
     message.image_ref = object.image_ref ?? "";
     message.state = object.state ?? 0;
-    message.created_at = object.created_at ?? 0;
+    message.created_at = (object.created_at !== undefined && object.created_at !== null)
+      ? BigInt(object.created_at)
+      : 0n;
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
@@ -7290,9 +7364,9 @@ function createBaseContainerStatus(): ContainerStatus {
     id: "",
     metadata: undefined,
     state: 0,
-    created_at: 0,
-    started_at: 0,
-    finished_at: 0,
+    created_at: 0n,
+    started_at: 0n,
+    finished_at: 0n,
     exit_code: 0,
     image: undefined,
     image_ref: "",
@@ -7320,13 +7394,22 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
     }
-    if (message.created_at !== 0) {
+    if (message.created_at !== 0n) {
+      if (BigInt.asIntN(64, message.created_at) !== message.created_at) {
+        throw new globalThis.Error("value provided for field message.created_at of type int64 too large");
+      }
       writer.uint32(32).int64(message.created_at);
     }
-    if (message.started_at !== 0) {
+    if (message.started_at !== 0n) {
+      if (BigInt.asIntN(64, message.started_at) !== message.started_at) {
+        throw new globalThis.Error("value provided for field message.started_at of type int64 too large");
+      }
       writer.uint32(40).int64(message.started_at);
     }
-    if (message.finished_at !== 0) {
+    if (message.finished_at !== 0n) {
+      if (BigInt.asIntN(64, message.finished_at) !== message.finished_at) {
+        throw new globalThis.Error("value provided for field message.finished_at of type int64 too large");
+      }
       writer.uint32(48).int64(message.finished_at);
     }
     if (message.exit_code !== 0) {
@@ -7413,7 +7496,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
               break;
             }
 
-            message.created_at = longToNumber(reader.int64());
+            message.created_at = reader.int64() as bigint;
             continue;
           }
           case 5: {
@@ -7421,7 +7504,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
               break;
             }
 
-            message.started_at = longToNumber(reader.int64());
+            message.started_at = reader.int64() as bigint;
             continue;
           }
           case 6: {
@@ -7429,7 +7512,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
               break;
             }
 
-            message.finished_at = longToNumber(reader.int64());
+            message.finished_at = reader.int64() as bigint;
             continue;
           }
           case 7: {
@@ -7564,9 +7647,15 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
       ? ContainerMetadata.fromPartial(object.metadata)
       : undefined;
     message.state = object.state ?? 0;
-    message.created_at = object.created_at ?? 0;
-    message.started_at = object.started_at ?? 0;
-    message.finished_at = object.finished_at ?? 0;
+    message.created_at = (object.created_at !== undefined && object.created_at !== null)
+      ? BigInt(object.created_at)
+      : 0n;
+    message.started_at = (object.started_at !== undefined && object.started_at !== null)
+      ? BigInt(object.started_at)
+      : 0n;
+    message.finished_at = (object.finished_at !== undefined && object.finished_at !== null)
+      ? BigInt(object.finished_at)
+      : 0n;
     message.exit_code = object.exit_code ?? 0;
     message.image = (object.image !== undefined && object.image !== null)
       ? ImageSpec.fromPartial(object.image)
@@ -8010,7 +8099,7 @@ export const ContainerUser: MessageFns<ContainerUser> = {
 };
 
 function createBaseExecSyncRequest(): ExecSyncRequest {
-  return { container_id: "", cmd: [], timeout: 0 };
+  return { container_id: "", cmd: [], timeout: 0n };
 }
 
 export const ExecSyncRequest: MessageFns<ExecSyncRequest> = {
@@ -8021,7 +8110,10 @@ export const ExecSyncRequest: MessageFns<ExecSyncRequest> = {
     for (const v of message.cmd) {
       writer.uint32(18).string(v!);
     }
-    if (message.timeout !== 0) {
+    if (message.timeout !== 0n) {
+      if (BigInt.asIntN(64, message.timeout) !== message.timeout) {
+        throw new globalThis.Error("value provided for field message.timeout of type int64 too large");
+      }
       writer.uint32(24).int64(message.timeout);
     }
     return writer;
@@ -8061,7 +8153,7 @@ export const ExecSyncRequest: MessageFns<ExecSyncRequest> = {
               break;
             }
 
-            message.timeout = longToNumber(reader.int64());
+            message.timeout = reader.int64() as bigint;
             continue;
           }
         }
@@ -8083,7 +8175,7 @@ export const ExecSyncRequest: MessageFns<ExecSyncRequest> = {
     const message = createBaseExecSyncRequest();
     message.container_id = object.container_id ?? "";
     message.cmd = object.cmd?.map((e) => e) || [];
-    message.timeout = object.timeout ?? 0;
+    message.timeout = (object.timeout !== undefined && object.timeout !== null) ? BigInt(object.timeout) : 0n;
     return message;
   },
 };
@@ -8286,7 +8378,7 @@ function createBaseImage(): Image {
     id: "",
     repo_tags: [],
     repo_digests: [],
-    size: 0,
+    size: 0n,
     uid: undefined,
     username: "",
     spec: undefined,
@@ -8305,7 +8397,10 @@ export const Image: MessageFns<Image> = {
     for (const v of message.repo_digests) {
       writer.uint32(26).string(v!);
     }
-    if (message.size !== 0) {
+    if (message.size !== 0n) {
+      if (BigInt.asUintN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.size);
     }
     if (message.uid !== undefined) {
@@ -8365,7 +8460,7 @@ export const Image: MessageFns<Image> = {
               break;
             }
 
-            message.size = longToNumber(reader.uint64());
+            message.size = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -8420,7 +8515,7 @@ export const Image: MessageFns<Image> = {
     message.id = object.id ?? "";
     message.repo_tags = object.repo_tags?.map((e) => e) || [];
     message.repo_digests = object.repo_digests?.map((e) => e) || [];
-    message.size = object.size ?? 0;
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
     message.uid = (object.uid !== undefined && object.uid !== null) ? Int64Value.fromPartial(object.uid) : undefined;
     message.username = object.username ?? "";
     message.spec = (object.spec !== undefined && object.spec !== null) ? ImageSpec.fromPartial(object.spec) : undefined;
@@ -9099,10 +9194,10 @@ export const ImageServiceDefinition = {
   },
 } as const;
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string } ? { [K in keyof Omit<T, "$case">]?: DeepPartial<T[K]> } & { $case: T["$case"] }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
@@ -9111,17 +9206,6 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
