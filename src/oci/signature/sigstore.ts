@@ -51,6 +51,9 @@ export function identityMatches(
   }
   const sameRepo = parsed.registry === ref.registry && parsed.repository === ref.repository;
   if (identity.type === 'matchRepository') return sameRepo;
+  // cosign signs the bare repository: such an identity vouches for the repository as a whole
+  const isBareRepository = !signed.includes('@') && !/:[^/]*$/.test(signed);
+  if (isBareRepository) return sameRepo && identity.type === 'matchRepoDigestOrExact';
   if (identity.type === 'matchExact')
     return sameRepo && parsed.tag === ref.tag && parsed.digest === ref.digest;
   // matchRepoDigestOrExact: a digest reference needs only the repository; a tag must match

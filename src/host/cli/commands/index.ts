@@ -4,6 +4,7 @@ import { checkCommand } from './check.js';
 import { guestCommand } from './guest.js';
 import { verifyEvidenceCommand } from './verify-evidence.js';
 import { regoCommand } from './rego.js';
+import { imageCommand } from './image.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
@@ -15,6 +16,7 @@ export const SUBCOMMANDS: readonly Command[] = [
   guestCommand,
   verifyEvidenceCommand,
   regoCommand,
+  imageCommand,
 ];
 
 export const ROOT_COMMAND: Command = {
