@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ByteRing, abortable } from '#src/lib/index.js';
 import { SandboxError } from './errors.js';
@@ -78,6 +79,13 @@ export class Crun {
     if (!options.terminal) {
       const [bin, ...rest] = argv as [string, ...string[]];
       return spawn(bin, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
+    }
+    if (!existsSync(this.#options.scriptBinary)) {
+      throw new SandboxError(
+        'unimplemented',
+        'ERR_SANDBOX_NO_TTY',
+        `terminal processes need util-linux script at ${this.#options.scriptBinary}, which this guest lacks`,
+      );
     }
     // crun wants its stdin to be a terminal when the process has one; `script` provides a pty
     // and relays it over our pipes (see README Decisions).

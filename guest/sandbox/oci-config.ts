@@ -11,12 +11,18 @@ export interface OciConfigOptions {
   readonly joinNamespaces: Readonly<Partial<Record<NamespaceSpec['type'], string>>>;
   /** Process args replacing the spec's (the pause container runs the guest's own pause). */
   readonly argsOverride?: readonly string[] | undefined;
+  /** Environment replacing the spec's (with argsOverride). */
+  readonly envOverride?: readonly string[] | undefined;
 }
 
 type Json = Readonly<Record<string, unknown>>;
 
 /** The OCI runtime-spec `process` object for crun (`config.json` or `crun exec --process`). */
-export function ociProcess(p: ProcessSpec, argsOverride?: readonly string[]): Json {
+export function ociProcess(
+  p: ProcessSpec,
+  argsOverride?: readonly string[],
+  envOverride?: readonly string[],
+): Json {
   return {
     terminal: p.terminal,
     user: {
@@ -26,7 +32,7 @@ export function ociProcess(p: ProcessSpec, argsOverride?: readonly string[]): Js
       ...(p.user.umask !== undefined ? { umask: p.user.umask } : {}),
     },
     args: argsOverride ?? p.args,
-    env: p.env,
+    env: envOverride ?? p.env,
     cwd: p.cwd,
     ...(p.capabilities ? { capabilities: p.capabilities } : {}),
     ...(p.rlimits.length > 0 ? { rlimits: p.rlimits } : {}),
@@ -63,7 +69,7 @@ export function buildOciConfig(spec: ContainerSpec, o: OciConfigOptions): Json {
   }
   return {
     ociVersion: '1.0.2',
-    process: ociProcess(spec.process, o.argsOverride),
+    process: ociProcess(spec.process, o.argsOverride, o.envOverride),
     root: { path: o.rootfs, readonly: o.rootReadonly },
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     mounts: spec.mounts.map((m) => ({

@@ -245,12 +245,13 @@ export class Sandbox {
     if (storages.some((s) => s.mountPoint === root))
       return { rootfs: root, rootReadonly: spec.rootReadonly, joinNamespaces: join };
     if (isSandbox) {
-      const args = await this.#pauseArgs();
+      const pause = await this.#pauseProcess();
       return {
         rootfs: `${this.#o.pauseBundle}/rootfs`,
         rootReadonly: true,
         joinNamespaces: join,
-        argsOverride: args,
+        argsOverride: pause.args,
+        envOverride: pause.env,
       };
     }
     throw invalidInput(
@@ -258,14 +259,15 @@ export class Sandbox {
     );
   }
 
-  async #pauseArgs(): Promise<string[]> {
+  /** The trusted pause bundle's args and env replace the host's for the sandbox container. */
+  async #pauseProcess(): Promise<{ args: string[]; env: string[] | undefined }> {
+    const isStrings = (v: unknown): v is string[] =>
+      Array.isArray(v) && v.every((a) => typeof a === 'string');
+    let config: { process?: { args?: unknown; env?: unknown } };
     try {
-      const config = JSON.parse(
-        await readFile(join(this.#o.pauseBundle, 'config.json'), 'utf8'),
-      ) as { process?: { args?: unknown } };
-      const args = config.process?.args;
-      if (Array.isArray(args) && args.length > 0 && args.every((a) => typeof a === 'string'))
-        return args;
+      config = JSON.parse(await readFile(join(this.#o.pauseBundle, 'config.json'), 'utf8')) as {
+        process?: { args?: unknown; env?: unknown };
+      };
     } catch (err) {
       throw new SandboxError(
         'internal',
@@ -273,6 +275,8 @@ export class Sandbox {
         `cannot read the pause bundle ${this.#o.pauseBundle}: ${String(err)}`,
       );
     }
+    const { args, env } = config.process ?? {};
+    if (isStrings(args) && args.length > 0) return { args, env: isStrings(env) ? env : undefined };
     throw new SandboxError(
       'internal',
       'ERR_SANDBOX_RUNTIME',

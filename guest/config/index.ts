@@ -1,0 +1,3 @@
+export { loadAgentConfig, parseChannel, parseCmdline, CMDLINE_KEYS } from './agent-config.js';
+export type { AgentChannel, AgentConfig, ParsedConfig } from './agent-config.js';
+export { AGENT_DEFAULTS, AGENT_VERSION } from './defaults.js';
