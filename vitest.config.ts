@@ -12,10 +12,29 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/bench/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 600_000,
     reporters: ['default', new SummaryReporter()],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'default',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/bench/**', 'node_modules/**', 'test/e2e/**'],
+        },
+      },
+      // VM end-to-end tests: one containerd and one guest image for all files, files one by one
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/setup/pod-vm-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 240_000,
+        },
+      },
+    ],
   },
 });

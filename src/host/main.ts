@@ -81,7 +81,13 @@ function notifyParent(message: string): void {
 }
 
 async function serve(flags: ShimFlags): Promise<number> {
-  const config = loadHostConfig({ env }).config;
+  let config;
+  try {
+    config = loadHostConfig({ env }).config;
+  } catch (err) {
+    notifyParent(`error ${describeError(err)}`);
+    return 1;
+  }
   const level = flags.debug ? 'debug' : config.runtime.log_level;
   const log = new JsonLogger({
     sink: serverSink(flags),
