@@ -1,6 +1,7 @@
 import { malformedInput } from './errors.js';
 import { createSampleVerifier } from './sample/sample-verifier.js';
 import { createSnpVerifier } from './snp/snp-verifier.js';
+import type { SnpVekProvider } from './snp/snp-verifier.js';
 import type { TdxCollateralProvider } from './tdx/collateral.js';
 import { createTdxVerifier } from './tdx/tdx-verifier.js';
 import type { TeeKind, Verifier } from './verifier.js';
@@ -16,6 +17,8 @@ export interface CreateVerifierOptions {
   readonly intelRootCaPem?: string | undefined;
   /** AMD ASK+ARK PEM pairs (default: Milan, Genoa, Turin VCEK and VLEK chains shipped in snp/). */
   readonly amdChainsPem?: readonly string[] | undefined;
+  /** SNP: supplies the VCEK/VLEK when the evidence carries none. */
+  readonly vekProvider?: SnpVekProvider | undefined;
 }
 
 /** The verifier for one TEE kind. */
@@ -28,7 +31,10 @@ export function createVerifier(tee: TeeKind, options: CreateVerifierOptions = {}
         rootCaPem: options.intelRootCaPem,
       });
     case 'snp':
-      return createSnpVerifier({ amdChainsPem: options.amdChainsPem });
+      return createSnpVerifier({
+        amdChainsPem: options.amdChainsPem,
+        vekProvider: options.vekProvider,
+      });
     case 'sample':
       return createSampleVerifier({ allowSample: options.allowSample });
     default:

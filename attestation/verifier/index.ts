@@ -18,6 +18,7 @@ export {
   verifyVekChain,
   loadAmdChains,
   type SnpVerifierOptions,
+  type SnpVekProvider,
   type AmdChain,
 } from './snp/snp-verifier.js';
 export { parseVekExtensions, type VekExtensions } from './snp/vek-extensions.js';

@@ -1,5 +1,5 @@
 import { TeeError } from './errors.js';
-import { SNP_REPORT_SIZE } from './snp-report.js';
+import { SNP_REPORT_SIZE, parseSnpReport, type SnpTcb } from './snp-report.js';
 
 /**
  * The Rust `sev` crate's serde shape of an SNP attestation report (as Trustee's SNP evidence
@@ -120,5 +120,56 @@ export function snpReportFromSevJson(raw: unknown, at = 'attestation_report'): U
   const sig = obj(o['signature'], `${at}.signature`);
   out.set(byteArray(sig['r'], `${at}.signature.r`, 72), 0x2a0);
   out.set(byteArray(sig['s'], `${at}.signature.s`, 72), 0x2e8);
+  return out;
+}
+
+function tcbJson(t: SnpTcb): Record<string, number | null> {
+  return {
+    fmc: t.fmc ?? null,
+    bootloader: t.bootloader,
+    tee: t.tee,
+    snp: t.snp,
+    microcode: t.microcode,
+  };
+}
+
+/**
+ * The `sev` crate JSON form of a raw report (what an SNP attester puts in Trustee's evidence
+ * `attestation_report`). Reserved bytes are not represented, as in the crate.
+ */
+export function snpReportToSevJson(raw: Uint8Array): Record<string, unknown> {
+  const r = parseSnpReport(raw);
+  const arr = (b: Uint8Array): number[] => Array.from(b);
+  const out: Record<string, unknown> = {
+    version: r.version,
+    guest_svn: r.guestSvn,
+    policy: Number(r.policy.raw),
+    family_id: arr(r.familyId),
+    image_id: arr(r.imageId),
+    vmpl: r.vmpl,
+    sig_algo: r.signatureAlgo,
+    current_tcb: tcbJson(r.currentTcb),
+    plat_info: Number(r.platformInfo.raw),
+    key_info: r.keyInfo,
+    report_data: arr(r.reportData),
+    measurement: arr(r.measurement),
+    host_data: arr(r.hostData),
+    id_key_digest: arr(r.idKeyDigest),
+    author_key_digest: arr(r.authorKeyDigest),
+    report_id: arr(r.reportId),
+    report_id_ma: arr(r.reportIdMa),
+    reported_tcb: tcbJson(r.reportedTcb),
+    cpuid_fam_id: r.cpuid?.family ?? null,
+    cpuid_mod_id: r.cpuid?.model ?? null,
+    cpuid_step: r.cpuid?.stepping ?? null,
+    chip_id: arr(r.chipId),
+    committed_tcb: tcbJson(r.committedTcb),
+    current: { ...r.currentVersion },
+    committed: { ...r.committedVersion },
+    launch_tcb: tcbJson(r.launchTcb),
+  };
+  if (r.launchMitVector !== undefined) out['launch_mit_vector'] = Number(r.launchMitVector);
+  if (r.currentMitVector !== undefined) out['current_mit_vector'] = Number(r.currentMitVector);
+  out['signature'] = { r: arr(r.signatureR), s: arr(r.signatureS) };
   return out;
 }

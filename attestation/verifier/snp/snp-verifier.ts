@@ -28,9 +28,19 @@ export interface AmdChain {
   readonly ark: X509Certificate;
 }
 
+/** Where a VCEK/VLEK comes from when the evidence carries none (a KDS client, a cache …). */
+export interface SnpVekProvider {
+  getVek(
+    request: { readonly report: SnpReport; readonly key: 'vcek' | 'vlek' },
+    signal?: AbortSignal,
+  ): Promise<Uint8Array | undefined>;
+}
+
 export interface SnpVerifierOptions {
   /** PEM texts of ASK/ASVK + ARK pairs (default: the Milan, Genoa and Turin chains shipped in snp/). */
   readonly amdChainsPem?: readonly string[] | undefined;
+  /** Consulted only when the evidence has no endorsement key certificate. */
+  readonly vekProvider?: SnpVekProvider | undefined;
 }
 
 const BUILT_IN_CHAINS = ['milan', 'genoa', 'turin'].flatMap((p) => [
@@ -142,46 +152,47 @@ export function createSnpVerifier(options: SnpVerifierOptions = {}): Verifier {
   const chains = loadAmdChains(options.amdChainsPem ?? BUILT_IN_CHAINS.map(readVerifierDataFile));
   return {
     tee: 'snp',
-    verify(
+    async verify(
       evidence: unknown,
       expected: ExpectedBinding,
       opts: VerifyOptions = {},
     ): Promise<Claims> {
-      try {
-        return Promise.resolve(verifySnp(chains, evidence, expected, opts));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
+      throwIfAborted(opts.signal);
+      const ev = parseSnpEvidence(evidence);
+      const first = parseReport(ev.report);
+      if (first.signingKey === 'none')
+        throw malformedInput(
+          'ERR_SNP_REPORT_UNSUPPORTED',
+          'snp report is not signed (key_info.signing_key = 7)',
+        );
+      const key = first.signingKey;
+      const der =
+        ev.certs.find((c) => c.type === key)?.der ??
+        (await options.vekProvider?.getVek({ report: first, key }, opts.signal));
+      throwIfAborted(opts.signal);
+      if (!der)
+        throw malformedInput(
+          'ERR_SNP_VCEK_MISSING',
+          `snp evidence carries no ${key.toUpperCase()} certificate and no provider supplied one`,
+        );
+      return verifySnp(chains, ev.report, first, der, expected, opts.now ?? new Date());
     },
   };
 }
 
 function verifySnp(
   chains: readonly AmdChain[],
-  evidence: unknown,
+  raw: Uint8Array,
+  first: SnpReport,
+  der: Uint8Array,
   expected: ExpectedBinding,
-  opts: VerifyOptions,
+  now: Date,
 ): Claims {
-  throwIfAborted(opts.signal);
-  const now = opts.now ?? new Date();
-  const ev = parseSnpEvidence(evidence);
-  const first = parseReport(ev.report);
-  if (first.signingKey === 'none')
-    throw malformedInput(
-      'ERR_SNP_REPORT_UNSUPPORTED',
-      'snp report is not signed (key_info.signing_key = 7)',
-    );
-  const entry = ev.certs.find((c) => c.type === first.signingKey);
-  if (!entry)
-    throw malformedInput(
-      'ERR_SNP_VCEK_MISSING',
-      `snp evidence carries no ${first.signingKey.toUpperCase()} certificate`,
-    );
-  const vek = parseCertificate(entry.der, `snp ${entry.type} certificate`, 'ERR_SNP_VCEK_CHAIN');
+  const vek = parseCertificate(der, `snp ${first.signingKey} certificate`, 'ERR_SNP_VCEK_CHAIN');
   verifyVekChain(vek, chains, now);
   const ext = parseVekExtensions(new Uint8Array(vek.raw));
   const report =
-    ext.product && ext.product !== first.product ? parseReport(ev.report, ext.product) : first;
+    ext.product && ext.product !== first.product ? parseReport(raw, ext.product) : first;
   checkTcbAndChip(report, ext);
   checkSignature(report, vek);
   checkBinding('snp', expected, report.reportData, { field: 'HOST_DATA', value: report.hostData });

@@ -163,3 +163,23 @@ export async function loadTdxCollateral(path: string): Promise<TdxCollateral> {
 export function staticCollateralProvider(collateral: TdxCollateral): TdxCollateralProvider {
   return { getCollateral: () => Promise.resolve(collateral) };
 }
+
+/**
+ * Collateral kept per FMSPC under `dir`: `<fmspc>.json` (a dcap-qvl bundle) or `<fmspc>/` (a folder of
+ * PCS files), FMSPC in lowercase hex. Read on every request, so refreshed files apply at once.
+ */
+export function directoryCollateralProvider(dir: string): TdxCollateralProvider {
+  return {
+    async getCollateral(request: TdxCollateralRequest): Promise<TdxCollateral | undefined> {
+      if (!/^[0-9a-f]{12}$/.test(request.fmspc)) return undefined;
+      for (const candidate of [join(dir, `${request.fmspc}.json`), join(dir, request.fmspc)]) {
+        const found = await stat(candidate).then(
+          () => true,
+          () => false,
+        );
+        if (found) return loadTdxCollateral(candidate);
+      }
+      return undefined;
+    },
+  };
+}
