@@ -1,7 +1,17 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GuestBuildError } from './errors.js';
 import { acquireBuildLock } from './build-lock.js';
+import { pruneImageCache } from './cache-prune.js';
 import {
   GUEST_BUILDER_VERSION,
   hashAgentDir,
@@ -115,7 +125,11 @@ export async function buildGuestImage(options: BuildGuestImageOptions): Promise<
         signal,
       });
       built = true;
-    } else progress(`guest image ${hash} is cached`);
+    } else {
+      progress(`guest image ${hash} is cached`);
+      const now = new Date();
+      utimesSync(manifestPath, now, now); // recently used: pruning keeps it
+    }
     const manifest = readGuestManifest(manifestPath);
     if (options.updateCurrent ?? agentDir === resolve(defaultAgentDir)) {
       const pointer: CurrentPointer = { manifest: manifestPath, inputsHash: hash };
@@ -125,9 +139,27 @@ export async function buildGuestImage(options: BuildGuestImageOptions): Promise<
       );
       renameSync(join(cacheDir, `current.json.tmp-${process.pid}`), join(cacheDir, 'current.json'));
     }
+    if (built) {
+      const removed = pruneImageCache(
+        cacheDir,
+        [hash, currentHash(cacheDir)].filter((h) => h !== undefined),
+      );
+      if (removed.length > 0) progress(`pruned old images: ${removed.join(', ')}`);
+    }
     return { manifestPath, manifest, built };
   } finally {
     lock.release();
+  }
+}
+
+function currentHash(cacheDir: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(join(cacheDir, 'current.json'), 'utf8')) as {
+      inputsHash?: unknown;
+    };
+    return typeof raw.inputsHash === 'string' ? raw.inputsHash : undefined;
+  } catch {
+    return undefined;
   }
 }
 
