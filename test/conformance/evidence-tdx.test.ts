@@ -522,4 +522,10 @@ describe.skipIf(!HAVE)('TDX evidence conformance (shared/testdata/evidence/tdx)'
       code: 'ERR_TDX_COLLATERAL_MISSING',
     });
   });
+
+  test('an aborted signal cancels verification', async () => {
+    await expect(
+      plain.verify(quoteOf('dcapqvl_b0c06f_v4'), {}, { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ kind: 'cancelled' });
+  });
 });

@@ -21,6 +21,17 @@ function throwsTeeError(fn: () => unknown): boolean {
   }
 }
 
+describe('parseTdxQuote on arbitrary bytes', () => {
+  test('throws a TeeError, never a TypeError or RangeError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => {
+        expect(throwsTeeError(() => parseTdxQuote(bytes))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe.skipIf(!HAVE)('parseTdxQuote', () => {
   test('parses a v4 quote and bounds the signature data by its length field, not the buffer', () => {
     const q = parseTdxQuote(quote('gotdx_gcp_cos113_v4'));
