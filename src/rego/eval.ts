@@ -19,6 +19,7 @@ import {
   type Override,
 } from './eval-state.js';
 import { evalWith } from './eval-with.js';
+import { direct, isDeterministic, ITER, type Direct } from './eval-direct.js';
 import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
 import { formatPrintArg } from './format.js';
 import { constOf, entriesOf, isCollection, lookup, needsPattern } from './term-info.js';
@@ -33,11 +34,22 @@ export interface EvaluatorOptions {
   readonly root: DataNode;
   readonly builtins: ReadonlyMap<string, BuiltinDef>;
   readonly strict: boolean;
-  readonly print: (line: string) => void;
+  /** undefined: print() is a no-op whose arguments are not evaluated (OPA without a print hook). */
+  readonly print: ((line: string) => void) | undefined;
   readonly ctx: BuiltinContext;
 }
 
 const MAX_DEPTH = 400;
+
+interface CallTarget {
+  readonly name: string;
+  readonly group: RuleGroup | undefined;
+  readonly builtin: BuiltinDef | undefined;
+  readonly arity: number;
+}
+
+/** Call sites resolved once (terms belong to one compiled policy). */
+const TARGETS = new WeakMap<CallTerm, CallTarget>();
 
 /** Top-down, backtracking evaluation of Rego (continuation-passing; bindings undone on return). */
 export class Evaluator {
@@ -61,8 +73,20 @@ export class Evaluator {
     switch (e.type) {
       case 'term':
         return this.evalTerm(e.term, env, (v) => (v === false ? false : k()));
-      case 'unify':
-        return this.unifyTerms(e.left, e.right, env, k);
+      case 'unify': {
+        const { left, right } = e;
+        if (left.type === 'var' && !env.has(left.name) && isDeterministic(right, env)) {
+          const d = direct(this, right, env);
+          if (d !== ITER) {
+            if (d === undefined) return false;
+            env.set(left.name, d);
+            const r = k();
+            env.delete(left.name);
+            return r;
+          }
+        }
+        return this.unifyTerms(left, right, env, k);
+      }
       case 'some':
         return k();
       case 'somein':
@@ -118,11 +142,14 @@ export class Evaluator {
   }
 
   evalTerm(t: Term, env: Env, k: ValueCont): boolean {
-    const c = constOf(t);
+    if (t.type === 'scalar') return k(t.value);
+    if ((t.type === 'ref' || t.type === 'call') && isDeterministic(t, env)) {
+      const d = direct(this, t, env);
+      if (d !== ITER) return d === undefined ? false : k(d);
+    }
+    const c = t.type === 'var' || t.type === 'ref' || t.type === 'call' ? undefined : constOf(t);
     if (c !== undefined) return k(c);
     switch (t.type) {
-      case 'scalar':
-        return k(t.value);
       case 'var': {
         const v = env.get(t.name);
         if (v !== undefined) return k(v);
@@ -440,23 +467,55 @@ export class Evaluator {
     );
   }
 
-  evalCall(t: CallTerm, env: Env, k: ValueCont): boolean {
+  private target(t: CallTerm): CallTarget | undefined {
+    const cached = TARGETS.get(t);
+    if (cached) return cached;
     const name = t.fn.join('.');
-    if (name === 'print') return this.evalPrint(t, env, k);
-    const mock = this.st.mocks.size > 0 ? this.st.mocks.get(name) : undefined;
-    let group: RuleGroup | undefined;
-    let builtin: BuiltinDef | undefined;
+    let target: CallTarget | undefined;
     if (t.fn[0] === 'data') {
-      group = findNode(this.opts.root, t.fn.slice(1))?.group;
-      if (group?.kind !== 'function') {
-        if (mock) return this.callMock(t, mock, env, k, t.args.length);
-        throw compileError(t.loc, `rego_type_error: undefined function ${name}`);
-      }
+      const group = findNode(this.opts.root, t.fn.slice(1))?.group;
+      if (group?.kind === 'function')
+        target = { name, group, builtin: undefined, arity: group.arity };
     } else {
-      builtin = this.opts.builtins.get(name);
-      if (!builtin) throw compileError(t.loc, `rego_type_error: undefined function ${name}`);
+      const builtin = this.opts.builtins.get(name);
+      if (builtin) target = { name, group: undefined, builtin, arity: builtin.arity };
     }
-    const arity = group ? group.arity : (builtin as BuiltinDef).arity;
+    if (target) TARGETS.set(t, target);
+    return target;
+  }
+
+  /** A call whose arguments are all bound, evaluated without continuations. */
+  directCall(t: CallTerm, env: Env): Direct {
+    const target = this.target(t);
+    if (!target || t.args.length !== target.arity) return ITER;
+    if (target.builtin?.multi === true) return ITER;
+    if (this.st.mocks.size > 0 && this.st.mocks.has(target.name)) return ITER;
+    const args: RegoValue[] = [];
+    for (const a of t.args) {
+      const v = direct(this, a, env);
+      if (v === undefined || v === ITER) return v;
+      args.push(v);
+    }
+    if (target.group) {
+      return this.collectSingle(
+        target.group,
+        args,
+        'functions must not produce multiple outputs for same inputs',
+      );
+    }
+    return this.callBuiltin(target.name, target.builtin as BuiltinDef, args, t.loc)[0];
+  }
+
+  evalCall(t: CallTerm, env: Env, k: ValueCont): boolean {
+    if (t.fn.length === 1 && t.fn[0] === 'print') return this.evalPrint(t, env, k);
+    const target = this.target(t);
+    const name = target ? target.name : t.fn.join('.');
+    const mock = this.st.mocks.size > 0 ? this.st.mocks.get(name) : undefined;
+    if (!target) {
+      if (mock) return this.callMock(t, mock, env, k, t.args.length);
+      throw compileError(t.loc, `rego_type_error: undefined function ${name}`);
+    }
+    const { group, builtin, arity } = target;
     if (t.args.length !== arity && t.args.length !== arity + 1) {
       throw compileError(
         t.loc,
@@ -549,11 +608,13 @@ export class Evaluator {
   }
 
   private evalPrint(t: CallTerm, env: Env, k: ValueCont): boolean {
+    const sink = this.opts.print;
+    if (!sink) return k(true);
     const parts = t.args.map((a) => {
       const first = this.firstValue(a, env);
       return first === undefined ? '<undefined>' : formatPrintArg(first);
     });
-    this.opts.print(parts.join(' '));
+    sink(parts.join(' '));
     return k(true);
   }
 

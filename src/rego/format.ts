@@ -1,6 +1,8 @@
 import { sortedEntries, sortedValues } from './compare.js';
 import { RegoSet, type RegoObject, type RegoNumber, type RegoValue } from './value.js';
 
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 export function formatNumber(n: RegoNumber): string {
   if (typeof n === 'bigint') return n.toString();
   if (Number.isInteger(n)) return n.toFixed(0);
@@ -9,6 +11,7 @@ export function formatNumber(n: RegoNumber): string {
 
 /** Go strconv.Quote-style quoting (what OPA prints for strings inside composites). */
 export function quoteString(s: string): string {
+  if (PLAIN.test(s)) return '"' + s + '"';
   return JSON.stringify(s).replace(
     /[\u007f-\u009f\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

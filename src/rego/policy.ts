@@ -26,8 +26,13 @@ export interface EvaluateOptions {
   readonly data?: unknown;
   /** Builtin errors abort evaluation (OPA strict-builtin-errors) instead of making it undefined. */
   readonly strict?: boolean | undefined;
-  /** Receives each print() line; lines are also returned in `prints`. */
+  /** Receives each print() line as it is produced. */
   readonly print?: ((line: string) => void) | undefined;
+  /**
+   * Also return print() lines in `prints`. print() arguments are formatted only when a `print`
+   * sink is given or this is true; otherwise print() costs nothing (as OPA without a print hook).
+   */
+  readonly capturePrints?: boolean | undefined;
   /** Clock for time.now_ns, in nanoseconds since the epoch. */
   readonly now?: (() => bigint) | undefined;
 }
@@ -37,6 +42,7 @@ export interface EvaluateResult {
   readonly value?: JsonValue;
   /** The same value as a Rego value (sets, exact big integers). */
   readonly rawValue?: RegoValue;
+  /** print() lines, when `capturePrints` was set. */
   readonly prints: string[];
 }
 
@@ -123,10 +129,13 @@ export class CompiledPolicy {
         root: this.#root,
         builtins: BUILTINS,
         strict: opts.strict === true,
-        print: (line) => {
-          prints.push(line);
-          sink?.(line);
-        },
+        print:
+          sink === undefined && opts.capturePrints !== true
+            ? undefined
+            : (line) => {
+                if (opts.capturePrints === true) prints.push(line);
+                sink?.(line);
+              },
         ctx: { nowNs },
       },
       st,

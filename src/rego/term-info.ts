@@ -2,14 +2,19 @@ import type { Term } from './ast.js';
 import { isArray, RegoObject, RegoSet, type RegoValue } from './value.js';
 
 const NONCONST = Symbol('nonconst');
-const constCache = new WeakMap<Term, RegoValue | typeof NONCONST>();
+const CONST = Symbol('const');
 
-/** The value of a term built only from literals, else undefined. Cached per term. */
+interface ConstSlot {
+  [CONST]?: RegoValue | typeof NONCONST;
+}
+
+/** The value of a term built only from literals, else undefined. Cached on the term. */
 export function constOf(t: Term): RegoValue | undefined {
-  let c = constCache.get(t);
+  const slot = t as ConstSlot;
+  let c = slot[CONST];
   if (c === undefined) {
     c = computeConst(t);
-    constCache.set(t, c);
+    slot[CONST] = c;
   }
   return c === NONCONST ? undefined : c;
 }

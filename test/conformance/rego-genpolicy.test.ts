@@ -112,6 +112,7 @@ describe.skipIf(!hasData)('genpolicy agent policy from initdata', () => {
         input: c.request,
         data: STATE,
         print: (l) => lines.push(l),
+        capturePrints: true,
       });
       // generated for a different pod: the sandbox namespace/containers do not match this policy
       expect(r.value).toBe(false);
