@@ -1,5 +1,6 @@
 import type { Benchmark } from './benchmark.js';
 import { bootBenchmark } from './boot.js';
+import { pullBenchmark } from './pull.js';
 
 /** Every benchmark, listed once; `npm run bench -- NAME` runs one. */
-export const BENCHMARKS: readonly Benchmark[] = [bootBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [bootBenchmark, pullBenchmark];

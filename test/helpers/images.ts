@@ -165,11 +165,15 @@ async function applySpec(rootfs: string, f: FileSpec): Promise<void> {
   if (f.kind !== 'symlink' && f.mode !== undefined) await chmod(p, f.mode);
 }
 
-async function cached(key: string, build: (dir: string) => Promise<void>): Promise<string> {
-  const final = join(OCI_IMAGE_CACHE, key);
+async function cached(
+  key: string,
+  build: (dir: string) => Promise<void>,
+  cacheDir = OCI_IMAGE_CACHE,
+): Promise<string> {
+  const final = join(cacheDir, key);
   if (existsSync(join(final, 'index.json'))) return final;
-  await mkdir(OCI_IMAGE_CACHE, { recursive: true });
-  const work = await mkdtemp(join(OCI_IMAGE_CACHE, `.build-${key}-`));
+  await mkdir(cacheDir, { recursive: true });
+  const work = await mkdtemp(join(cacheDir, `.build-${key}-`));
   try {
     await build(work);
     await rename(join(work, 'layout'), final).catch((err: unknown) => {
@@ -182,31 +186,35 @@ async function cached(key: string, build: (dir: string) => Promise<void>): Promi
 }
 
 /** Builds (or reuses) an OCI layout with tag `latest` for the recipe. */
-export async function buildImage(recipe: ImageRecipe): Promise<OciLayout> {
-  const dir = await cached(`oci-${hashOf(recipe)}`, async (work) => {
-    const layout = join(work, 'layout');
-    const bundle = join(work, 'bundle');
-    await sh(['umoci', 'init', '--layout', layout]);
-    await sh(['umoci', 'new', '--image', `${layout}:latest`]);
-    await sh(['umoci', 'unpack', '--image', `${layout}:latest`, bundle]);
-    for (const layer of recipe.layers) {
-      for (const f of layer) await applySpec(join(bundle, 'rootfs'), f);
-      await sh(['umoci', 'repack', '--refresh-bundle', '--image', `${layout}:latest`, bundle]);
-    }
-    const cfg = [
-      'umoci',
-      'config',
-      '--image',
-      `${layout}:latest`,
-      '--os',
-      'linux',
-      '--architecture',
-      recipe.architecture ?? 'amd64',
-    ];
-    for (const c of recipe.cmd ?? ['/bin/sh']) cfg.push('--config.cmd', c);
-    await sh(cfg);
-    await sh(['umoci', 'gc', '--layout', layout]);
-  });
+export async function buildImage(recipe: ImageRecipe, cacheDir?: string): Promise<OciLayout> {
+  const dir = await cached(
+    `oci-${hashOf(recipe)}`,
+    async (work) => {
+      const layout = join(work, 'layout');
+      const bundle = join(work, 'bundle');
+      await sh(['umoci', 'init', '--layout', layout]);
+      await sh(['umoci', 'new', '--image', `${layout}:latest`]);
+      await sh(['umoci', 'unpack', '--image', `${layout}:latest`, bundle]);
+      for (const layer of recipe.layers) {
+        for (const f of layer) await applySpec(join(bundle, 'rootfs'), f);
+        await sh(['umoci', 'repack', '--refresh-bundle', '--image', `${layout}:latest`, bundle]);
+      }
+      const cfg = [
+        'umoci',
+        'config',
+        '--image',
+        `${layout}:latest`,
+        '--os',
+        'linux',
+        '--architecture',
+        recipe.architecture ?? 'amd64',
+      ];
+      for (const c of recipe.cmd ?? ['/bin/sh']) cfg.push('--config.cmd', c);
+      await sh(cfg);
+      await sh(['umoci', 'gc', '--layout', layout]);
+    },
+    cacheDir,
+  );
   return { dir, tag: 'latest' };
 }
 
