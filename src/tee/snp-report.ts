@@ -171,90 +171,57 @@ function readVersion(r: ByteReader, field: string): SnpVersion {
  * the Milan/Genoa layout. Throws TeeError naming the field and offset on bad input.
  */
 export function parseSnpReport(raw: Uint8Array, product?: SnpProduct): SnpReport {
-  if (raw.byteLength !== SNP_REPORT_SIZE) {
-    throw new TeeError(
-      'invalid_argument',
-      'ERR_TEE_TRUNCATED',
-      `snp report is ${raw.byteLength} bytes, expected exactly ${SNP_REPORT_SIZE}`,
-    );
-  }
-  const r = new ByteReader(raw, 'snp report');
-  const version = r.u32('version');
-  if (version < 2 || version > 5) {
-    throw new TeeError(
-      'invalid_argument',
-      'ERR_TEE_UNSUPPORTED',
-      `snp report version at offset 0x0 is ${version}, expected 2, 3, 4 or 5`,
-    );
-  }
-  const guestSvn = r.u32('guest_svn');
-  const policy = decodeSnpPolicy(r.u64('policy'));
-  const familyId = r.bytes('family_id', 16);
-  const imageId = r.bytes('image_id', 16);
-  const vmpl = r.u32('vmpl');
-  const signatureAlgo = r.u32('signature_algo');
-  if (signatureAlgo !== SNP_SIG_ALGO_ECDSA_P384_SHA384) {
-    throw new TeeError(
-      'invalid_argument',
-      'ERR_TEE_UNSUPPORTED',
-      `snp report signature_algo at offset 0x34 is ${signatureAlgo}, expected 1 (ECDSA P-384 with SHA-384)`,
-    );
-  }
+  const version = checkSnpHeader(raw);
   const cpuidAt = 0x188;
   const cpuid =
     version >= 3
       ? { family: raw[cpuidAt] ?? 0, model: raw[cpuidAt + 1] ?? 0, stepping: raw[cpuidAt + 2] ?? 0 }
       : undefined;
   const prod = product ?? (cpuid ? snpProductFromCpuid(cpuid.family, cpuid.model) : undefined);
+  const r = new ByteReader(raw, 'snp report', 4);
   const tcb = (field: string): SnpTcb => decodeSnpTcb(r.bytes(field, 8), prod);
-  const currentTcb = tcb('current_tcb');
-  const platformInfo = decodeSnpPlatformInfo(r.u64('platform_info'));
-  const keyInfo = r.u32('key_info');
+  // Object literals evaluate in order, so each group reads its fields in report order.
+  const head = {
+    guestSvn: r.u32('guest_svn'),
+    policy: decodeSnpPolicy(r.u64('policy')),
+    familyId: r.bytes('family_id', 16),
+    imageId: r.bytes('image_id', 16),
+    vmpl: r.u32('vmpl'),
+    signatureAlgo: r.u32('signature_algo'),
+    currentTcb: tcb('current_tcb'),
+    platformInfo: decodeSnpPlatformInfo(r.u64('platform_info')),
+    keyInfo: r.u32('key_info'),
+  };
   r.skip('reserved0', 4);
-  const reportData = r.bytes('report_data', 64);
-  const measurement = r.bytes('measurement', 48);
-  const hostData = r.bytes('host_data', 32);
-  const idKeyDigest = r.bytes('id_key_digest', 48);
-  const authorKeyDigest = r.bytes('author_key_digest', 48);
-  const reportId = r.bytes('report_id', 32);
-  const reportIdMa = r.bytes('report_id_ma', 32);
-  const reportedTcb = tcb('reported_tcb');
+  const body = {
+    reportData: r.bytes('report_data', 64),
+    measurement: r.bytes('measurement', 48),
+    hostData: r.bytes('host_data', 32),
+    idKeyDigest: r.bytes('id_key_digest', 48),
+    authorKeyDigest: r.bytes('author_key_digest', 48),
+    reportId: r.bytes('report_id', 32),
+    reportIdMa: r.bytes('report_id_ma', 32),
+    reportedTcb: tcb('reported_tcb'),
+  };
   r.skip('cpuid_and_reserved1', 0x18);
-  const chipId = r.bytes('chip_id', 64);
-  const committedTcb = tcb('committed_tcb');
-  const currentVersion = readVersion(r, 'current');
-  const committedVersion = readVersion(r, 'committed');
-  const launchTcb = tcb('launch_tcb');
+  const tail = {
+    chipId: r.bytes('chip_id', 64),
+    committedTcb: tcb('committed_tcb'),
+    currentVersion: readVersion(r, 'current'),
+    committedVersion: readVersion(r, 'committed'),
+    launchTcb: tcb('launch_tcb'),
+  };
   const launchMit = r.u64('launch_mit_vector');
   const currentMit = r.u64('current_mit_vector');
   return {
     version,
-    guestSvn,
-    policy,
-    familyId,
-    imageId,
-    vmpl,
-    signatureAlgo,
-    currentTcb,
-    platformInfo,
-    keyInfo,
-    authorKeyEn: (keyInfo & 1) === 1,
-    maskChipKey: (keyInfo & 2) === 2,
-    signingKey: signingKeyOf(keyInfo),
-    reportData,
-    measurement,
-    hostData,
-    idKeyDigest,
-    authorKeyDigest,
-    reportId,
-    reportIdMa,
-    reportedTcb,
+    ...head,
+    authorKeyEn: (head.keyInfo & 1) === 1,
+    maskChipKey: (head.keyInfo & 2) === 2,
+    signingKey: signingKeyOf(head.keyInfo),
+    ...body,
     cpuid,
-    chipId,
-    committedTcb,
-    currentVersion,
-    committedVersion,
-    launchTcb,
+    ...tail,
     launchMitVector: version >= 5 ? launchMit : undefined,
     currentMitVector: version >= 5 ? currentMit : undefined,
     product: prod,
@@ -262,4 +229,33 @@ export function parseSnpReport(raw: Uint8Array, product?: SnpProduct): SnpReport
     signatureS: raw.slice(SNP_SIGNATURE_OFFSET + 72, SNP_SIGNATURE_OFFSET + 144),
     signedBytes: raw.slice(0, SNP_SIGNED_LENGTH),
   };
+}
+
+/** Size, version and signature algorithm checks; returns the version. */
+function checkSnpHeader(raw: Uint8Array): number {
+  if (raw.byteLength !== SNP_REPORT_SIZE) {
+    throw new TeeError(
+      'invalid_argument',
+      'ERR_TEE_TRUNCATED',
+      `snp report is ${raw.byteLength} bytes, expected exactly ${SNP_REPORT_SIZE}`,
+    );
+  }
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const version = dv.getUint32(0, true);
+  if (version < 2 || version > 5) {
+    throw new TeeError(
+      'invalid_argument',
+      'ERR_TEE_UNSUPPORTED',
+      `snp report version at offset 0x0 is ${version}, expected 2, 3, 4 or 5`,
+    );
+  }
+  const signatureAlgo = dv.getUint32(0x34, true);
+  if (signatureAlgo !== SNP_SIG_ALGO_ECDSA_P384_SHA384) {
+    throw new TeeError(
+      'invalid_argument',
+      'ERR_TEE_UNSUPPORTED',
+      `snp report signature_algo at offset 0x34 is ${signatureAlgo}, expected 1 (ECDSA P-384 with SHA-384)`,
+    );
+  }
+  return version;
 }
