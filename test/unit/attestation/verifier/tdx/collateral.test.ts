@@ -9,6 +9,7 @@ import {
   loadTdxCollateral,
   parseCollateralBundle,
   parsePcsSignedJson,
+  staticCollateralProvider,
 } from '#attestation/verifier/index.js';
 import { PROJECT_ROOT } from '#test/helpers/source-files.js';
 import { readFileSync } from 'node:fs';
@@ -69,5 +70,37 @@ describe('collateral formats', () => {
     const quote = new Uint8Array(readFileSync(join(TDX, 'dcapqvl_b0c06f_v4', 'quote.bin')));
     const claims = await v.verify(quote, {}, { now: new Date('2025-07-19T10:00:00Z') });
     expect(claims['tcb_status']).toBe('UpToDate');
+  });
+
+  test.skipIf(!HAVE)('a folder with the Intel root CA CRL has it checked too', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'collateral-'));
+    const src = join(TDX, 'gotdx_spr_e4_v4');
+    for (const f of [
+      'tcbinfo_fmspc_50806f000000.json',
+      'qe_identity_td_qe.json',
+      'tcb_signing_chain.pem',
+      'pck_crl_issuer_chain.pem',
+      'pck_platform_crl.der',
+    ])
+      await copyFile(join(src, f), join(dir, f));
+    await copyFile(
+      join(TDX, 'roots', 'intel_sgx_root_ca_crl_2023-04-03.der'),
+      join(dir, 'root_ca_crl.der'),
+    );
+    const c = await loadTdxCollateral(dir);
+    expect(c.rootCaCrl?.byteLength).toBe(293);
+    const v = createVerifier('tdx', { collateral: staticCollateralProvider(c) });
+    const quote = new Uint8Array(readFileSync(join(TDX, 'trustee_50806f_v4', 'quote.bin')));
+    await expect(
+      v.verify(quote, {}, { now: new Date('2023-07-01T01:00:00Z') }),
+    ).resolves.toMatchObject({ tcb_status: 'UpToDate' });
+    const badCrl = { ...c, rootCaCrl: c.pckCrl };
+    await expect(
+      createVerifier('tdx', { collateral: staticCollateralProvider(badCrl) }).verify(
+        quote,
+        {},
+        { now: new Date('2023-07-01T01:00:00Z') },
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_TDX_CRL' });
   });
 });
