@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StateMachine, abortable, type Logger } from '#src/lib/index.js';
+import { StateMachine, type Logger } from '#src/lib/index.js';
 import { ContainerCgroup, detectCgroupMode, removeCgroupPath, type CgroupMode } from './cgroup.js';
 import { Container } from './container.js';
 import type { ContainerProcess } from './container-process.js';
 import { Crun } from './crun.js';
+import { OomMonitor } from './oom-monitor.js';
 import { SandboxError, invalidInput } from './errors.js';
 import type { Mounter } from './mounter.js';
 import type { OciConfigOptions } from './oci-config.js';
@@ -80,9 +81,7 @@ export class Sandbox {
   #storages: MountedStorage[] = [];
   #cgroupMode: CgroupMode | undefined;
   #sandboxContainer: string | undefined;
-  readonly #oomQueue: string[] = [];
-  #oomWaiters: (() => void)[] = [];
-  #oomTimer: NodeJS.Timeout | undefined;
+  readonly #oom: OomMonitor;
 
   constructor(options: SandboxOptions) {
     this.#o = options;
@@ -91,6 +90,7 @@ export class Sandbox {
       stateDir: join(options.runDir, 'crun'),
       scriptBinary: options.scriptBinary,
     });
+    this.#oom = new OomMonitor(options.log, () => this.#containers.values());
   }
 
   get state(): SandboxState {
@@ -113,8 +113,7 @@ export class Sandbox {
       this.#storages.push(await mountStorage(s, this.#storageOptions(), signal));
     this.#params = params;
     this.#sm.move('ready');
-    this.#oomTimer = setInterval(() => void this.#pollOom(), this.#o.oomPollMs);
-    this.#oomTimer.unref();
+    this.#oom.start(this.#o.oomPollMs);
   }
 
   #storageOptions(): StorageOptions {
@@ -287,7 +286,7 @@ export class Sandbox {
   async startContainer(id: string, signal?: AbortSignal): Promise<Container> {
     const c = this.container(id);
     await c.start(signal);
-    void c.init.wait().then(() => void this.#checkOom(c));
+    void c.init.wait().then(() => void this.#oom.check(c));
     return c;
   }
 
@@ -301,7 +300,7 @@ export class Sandbox {
       );
     this.#busy.add(id);
     try {
-      await this.#checkOom(c);
+      await this.#oom.check(c);
       await c.destroy();
     } finally {
       this.#containers.delete(id);
@@ -311,37 +310,14 @@ export class Sandbox {
   }
 
   /** Waits for the next container OOM kill and returns the container id (GetOOMEvent). */
-  async nextOomEvent(signal?: AbortSignal): Promise<string> {
-    for (;;) {
-      const id = this.#oomQueue.shift();
-      if (id !== undefined) return id;
-      await abortable(
-        new Promise<void>((r) => this.#oomWaiters.push(r)),
-        signal,
-        'wait for an oom event',
-      );
-    }
-  }
-
-  async #pollOom(): Promise<void> {
-    for (const c of this.#containers.values())
-      if (c.state === 'running' || c.state === 'paused') await this.#checkOom(c);
-  }
-
-  async #checkOom(c: Container): Promise<void> {
-    const fresh = await c.newOomKills();
-    if (fresh === 0) return;
-    this.#o.log.info('container oom', { container_id: c.id, kills: fresh });
-    this.#oomQueue.push(c.id);
-    const waiters = this.#oomWaiters;
-    this.#oomWaiters = [];
-    for (const w of waiters) w();
+  nextOomEvent(signal?: AbortSignal): Promise<string> {
+    return this.#oom.next(signal);
   }
 
   /** Removes every container (non-sandbox ones first) and the sandbox storages. */
   async destroy(): Promise<void> {
     if (this.#sm.is('destroyed')) return;
-    clearInterval(this.#oomTimer);
+    this.#oom.stop();
     const ids = this.containerIds().sort(
       (a, b) => Number(a === this.#sandboxContainer) - Number(b === this.#sandboxContainer),
     );
