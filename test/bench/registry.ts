@@ -1,6 +1,7 @@
 import type { Benchmark } from './benchmark.js';
 import { bootBenchmark } from './boot.js';
 import { pullBenchmark } from './pull.js';
+import { regoBenchmark } from './rego.js';
 
 /** Every benchmark, listed once; `npm run bench -- NAME` runs one. */
-export const BENCHMARKS: readonly Benchmark[] = [bootBenchmark, pullBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [bootBenchmark, pullBenchmark, regoBenchmark];

@@ -1,39 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { parse as parseToml } from 'smol-toml';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { compileModules, type CompiledPolicy } from '#src/rego/index.js';
-import { PROJECT_ROOT } from '#test/helpers/source-files.js';
+import {
+  allowedCreateContainerRequest,
+  genpolicyCases as cases,
+  genpolicyText as policyText,
+  hasAgentPolicyData,
+  POD_FILE,
+} from '#test/unit/src/rego/genpolicy-request.js';
 
-const DIR = join(PROJECT_ROOT, '..', 'shared', 'testdata', 'agent-policy');
-const POD = join(DIR, 'pod-one-container.yaml');
-const hasData = existsSync(POD);
-if (!hasData) console.log(`skipping genpolicy checks: ${POD} is missing`);
-
-interface PolicyCase {
-  readonly description: string;
-  readonly allowed: boolean;
-  readonly kind: string;
-  readonly request: Record<string, unknown>;
-}
-
-function policyText(): string {
-  const pod = parseYaml(readFileSync(POD, 'utf8')) as {
-    metadata: { annotations: Record<string, string> };
-  };
-  const b64 = pod.metadata.annotations['io.katacontainers.config.hypervisor.cc_init_data'] ?? '';
-  const toml = gunzipSync(Buffer.from(b64, 'base64')).toString('utf8');
-  const doc = parseToml(toml) as { data: Record<string, string> };
-  return doc.data['policy.rego'] ?? '';
-}
-
-function cases(name: string): PolicyCase[] {
-  return JSON.parse(
-    readFileSync(join(DIR, 'genpolicy-tests', name, 'testcases.json'), 'utf8'),
-  ) as PolicyCase[];
-}
+const hasData = hasAgentPolicyData();
+if (!hasData) console.log(`skipping genpolicy checks: ${POD_FILE} is missing`);
 
 /** The agent serialises whole protobuf messages: absent fields appear with their defaults. */
 const SANDBOX_DEFAULTS = {
@@ -119,5 +95,37 @@ describe.skipIf(!hasData)('genpolicy agent policy from initdata', () => {
       expect(r.prints.length).toBeGreaterThan(0);
     }
     expect(lines.some((l) => l.startsWith('allow_create_container_input: input ='))).toBe(true);
+  });
+
+  test("allows the pod's own container and returns the state operations", () => {
+    const r = policy.evaluate('data.agent_policy.CreateContainerRequest', {
+      input: allowedCreateContainerRequest(),
+      data: STATE,
+    });
+    const v = r.value as { allowed: boolean; ops: { op: string; path: string }[] };
+    expect(v.allowed).toBe(true);
+    expect(v.ops.map((o) => o.path)).toContain('/pstate/sandbox_name');
+  });
+
+  test.each([
+    ['a different command', (r: any) => (r.OCI.Process.Args = ['/bin/sh', '-c', 'id'])],
+    ['an extra env var', (r: any) => r.OCI.Process.Env.push('LD_PRELOAD=/x.so')],
+    [
+      'another sandbox name',
+      (r: any) => (r.OCI.Annotations['io.kubernetes.cri.sandbox-name'] = 'x'),
+    ],
+    [
+      'a host mount',
+      (r: any) =>
+        r.OCI.Mounts.push({ destination: '/host', source: '/', type_: 'bind', options: ['rbind'] }),
+    ],
+  ])('denies the container with %s', (_what, change) => {
+    const req = allowedCreateContainerRequest();
+    change(req);
+    const r = policy.evaluate('data.agent_policy.CreateContainerRequest', {
+      input: req,
+      data: STATE,
+    });
+    expect(r.value).toBe(false);
   });
 });
