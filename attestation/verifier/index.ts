@@ -1,6 +1,5 @@
 export * from './verifier.js';
 export * from './errors.js';
-export * from './create-verifier.js';
 export { createTdxVerifier, type TdxVerifierOptions } from './tdx/tdx-verifier.js';
 export * from './tdx/collateral.js';
 export { evaluateTdxTcb, type TdxTcbEvaluation } from './tdx/tcb-status.js';

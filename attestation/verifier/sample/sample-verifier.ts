@@ -1,7 +1,7 @@
 import { throwIfAborted, toHex } from '#src/lib/index.js';
 import { denied, malformedInput } from '../errors.js';
+import { checkBinding } from '../binding.js';
 import {
-  checkBinding,
   type Claims,
   type ExpectedBinding,
   type Verifier,

@@ -10,8 +10,8 @@ import {
 } from '../cert-chain.js';
 import { readVerifierDataFile } from '../data-files.js';
 import { denied, malformedInput } from '../errors.js';
+import { checkBinding } from '../binding.js';
 import {
-  checkBinding,
   type Claims,
   type ExpectedBinding,
   type Verifier,

@@ -10,8 +10,8 @@ import { TeeError, parseCcel, parseTdxQuote, replayRtmrs, type TdxQuote } from '
 import { parseCertificate, parsePemCertificates, verifyCertChain } from '../cert-chain.js';
 import { readVerifierDataFile } from '../data-files.js';
 import { denied, malformedInput } from '../errors.js';
+import { checkBinding } from '../binding.js';
 import {
-  checkBinding,
   type Claims,
   type ExpectedBinding,
   type Verifier,
