@@ -86,9 +86,18 @@ function keyBytes(
   return out;
 }
 
+const KEY_FIELDS = ['keyPath', 'keyPaths', 'keyData', 'keyDatas', 'signedIdentity'];
+/** Keys each requirement type may carry (others, e.g. sigstore fulcio/rekor, are refused). */
+const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = {
+  insecureAcceptAnything: ['type'],
+  reject: ['type'],
+  signedBy: ['type', 'keyType', ...KEY_FIELDS],
+  sigstoreSigned: ['type', ...KEY_FIELDS],
+};
+
 function parseRequirement(raw: unknown, at: string, opts: ParsePolicyOptions): PolicyRequirement {
-  const o = expectObject(raw, at);
-  const type = expectString(o['type'], `${at}.type`);
+  const type = expectString(expectObject(raw, at)['type'], `${at}.type`);
+  const o = expectObject(raw, at, ALLOWED_KEYS[type] ?? ['type']);
   switch (type) {
     case 'insecureAcceptAnything':
     case 'reject':
