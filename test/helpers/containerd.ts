@@ -33,6 +33,8 @@ export interface StartContainerdOptions {
 export interface CommandResult {
   readonly code: number;
   readonly stdout: string;
+  /** stdout as bytes (for binary answers like the shim's DeleteResponse). */
+  readonly stdoutBytes: Uint8Array;
   readonly stderr: string;
 }
 
@@ -100,6 +102,7 @@ export function run(
       resolve({
         code: code ?? (sig ? 128 + 9 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
+        stdoutBytes: Buffer.concat(out),
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });
@@ -259,7 +262,11 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
   closeSync(logFd);
   const pid = child.pid;
   if (pid === undefined) throw new Error('containerd did not start');
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;

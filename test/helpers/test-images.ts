@@ -34,7 +34,7 @@ async function must(argv: readonly string[]): Promise<void> {
 }
 
 /** The applets busybox-static provides, as symlinks in rootfs/bin. */
-async function installBusybox(rootfs: string): Promise<void> {
+export async function installBusybox(rootfs: string): Promise<void> {
   const bin = join(rootfs, 'bin');
   mkdirSync(bin, { recursive: true });
   copyFileSync('/usr/bin/busybox', join(bin, 'busybox'));
@@ -130,4 +130,26 @@ export async function importBusybox(
     namespace,
   });
   return BUSYBOX_IMAGE;
+}
+
+/** An OCI bundle (config.json + busybox rootfs) for driving a shim without containerd. */
+export async function makeBusyboxBundle(
+  dir: string,
+  args: readonly string[],
+  annotations: Readonly<Record<string, string>> = {},
+): Promise<string> {
+  const { writeFileSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  await installBusybox(join(dir, 'rootfs'));
+  const spec = {
+    ociVersion: '1.0.2',
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/bin'], cwd: '/' },
+    root: { path: 'rootfs', readonly: false },
+    hostname: 'bundle',
+    mounts: [{ destination: '/proc', type: 'proc', source: 'proc', options: [] }],
+    annotations,
+    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }] },
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+  return dir;
 }

@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { makeBusyboxBundle } from '#test/helpers/test-images.js';
+import { socketAddress } from '#src/host/shim/index.js';
+import {
+  ConnectRequest,
+  ConnectResponse,
+  CreateTaskRequest,
+  DeleteResponse,
+  ShutdownRequest,
+  StateRequest,
+} from '#src/protocol/shim/index.js';
+import { connectTask, shimAction } from './setup/shim-driver.js';
+import { qemuPids } from './setup/pod-vm-env.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Harness {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly env: Record<string, string>;
+  readonly args: (id: string) => { namespace: string; address: string; id: string };
+}
+
+function harness(config: string[] = []): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'shim-proto-'));
+  const stateDir = join(dir, 'state');
+  const configPath = join(dir, 'config.toml');
+  writeFileSync(
+    configPath,
+    [...config, '[runtime]', `state_dir = ${JSON.stringify(stateDir)}`, ''].join('\n'),
+  );
+  cleanups.push(() => { rmSync(dir, { recursive: true, force: true }); });
+  return {
+    dir,
+    stateDir,
+    env: { KATA_CC_CONFIG: configPath, KATA_CC_SHIM_LOG_DIR: join(dir, 'logs') },
+    args: (id) => ({ namespace: 'proto', address: join(dir, 'containerd.sock'), id }),
+  };
+}
+
+async function startShim(
+  h: Harness,
+  id: string,
+  annotations: Record<string, string> = {},
+): Promise<{ address: string; bundle: string }> {
+  const bundle = await makeBusyboxBundle(
+    join(h.dir, `bundle-${id}`),
+    ['sh', '-c', 'echo hi'],
+    annotations,
+  );
+  const r = await shimAction('start', h.args(id), bundle, h.env);
+  expect(r.code, r.stderr).toBe(0);
+  const address = r.stdout.trim();
+  cleanups.push(async () => {
+    const c = await connectTask(address, 'proto').catch(() => undefined);
+    await c
+      ?.call('Shutdown', ShutdownRequest.encode({ id, now: true }).finish())
+      .catch(() => undefined);
+    await c?.close();
+  });
+  return { address, bundle };
+}
+
+describe('shim v2 process protocol', () => {
+  test('start forks one server per pod and prints its address; Shutdown ends it', async () => {
+    const h = harness();
+    const { address, bundle } = await startShim(h, 'sb-proto-1');
+    expect(address).toBe(socketAddress(h.args('x').address, 'proto', 'sb-proto-1'));
+    expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(address);
+    const member = await makeBusyboxBundle(join(h.dir, 'member'), ['true'], {
+      'io.kubernetes.cri.sandbox-id': 'sb-proto-1',
+    });
+    const again = await shimAction('start', h.args('member-1'), member, h.env);
+    expect(again.stdout.trim(), 'a container of the pod gets the sandbox shim').toBe(address);
+    const c = await connectTask(address, 'proto');
+    const info = ConnectResponse.decode(
+      await c.call('Connect', ConnectRequest.encode({ id: 'sb-proto-1' }).finish()),
+    );
+    expect(info.shim_pid).toBeGreaterThan(0);
+    await c.call('Shutdown', ShutdownRequest.encode({ id: 'sb-proto-1', now: false }).finish());
+    await c.close();
+    for (let i = 0; i < 50 && existsSync(address.slice(7)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(address.slice(7)), 'socket removed after shutdown').toBe(false);
+  });
+
+  test('maps errors to ttrpc status codes: bad bundle, unknown task, unimplemented method', async () => {
+    const h = harness();
+    const { address } = await startShim(h, 'sb-proto-2');
+    const c = await connectTask(address, 'proto');
+    try {
+      const broken = join(h.dir, 'broken');
+      await makeBusyboxBundle(broken, ['true']);
+      writeFileSync(join(broken, 'config.json'), '{"process": 5}');
+      const create = CreateTaskRequest.fromPartial({ id: 'sb-proto-2', bundle: broken });
+      await expect(
+        c.call('Create', CreateTaskRequest.encode(create).finish()),
+      ).rejects.toMatchObject({
+        kind: 'invalid_argument',
+        message: expect.stringContaining('config.json has no process'),
+      });
+      await expect(
+        c.call('State', StateRequest.encode({ id: 'nope', exec_id: '' }).finish()),
+      ).rejects.toMatchObject({ kind: 'not_found' });
+      await expect(c.call('Checkpoint', new Uint8Array(0))).rejects.toMatchObject({
+        kind: 'unimplemented',
+      });
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('start fails with the config key when the TEE kind is unknown', async () => {
+    const h = harness(['[runtime]', 'tee = "sgx"']);
+    const bundle = await makeBusyboxBundle(join(h.dir, 'b'), ['true']);
+    // the two [runtime] tables are invalid TOML too; write a clean file instead
+    writeFileSync(
+      h.env['KATA_CC_CONFIG']!,
+      ['[runtime]', 'tee = "sgx"', `state_dir = ${JSON.stringify(h.stateDir)}`, ''].join('\n'),
+    );
+    const r = await shimAction('start', h.args('sb-proto-3'), bundle, h.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('runtime.tee');
+  });
+
+  test('Create names the missing kernel and leaves no QEMU or state behind', async () => {
+    const h = harness();
+    const manifest = join(h.dir, 'manifest.json');
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        version: 1,
+        kernel: '/nonexistent/vmlinuz',
+        initrd: '/nonexistent/initrd',
+        rootfs: '/nonexistent/root.erofs',
+        verityRootHash: '0'.repeat(64),
+        kernelParams: [],
+      }),
+    );
+    writeFileSync(
+      h.env['KATA_CC_CONFIG']!,
+      [
+        '[guest]',
+        `manifest = ${JSON.stringify(manifest)}`,
+        '[hypervisor]',
+        'accel = "tcg"',
+        '[runtime]',
+        `state_dir = ${JSON.stringify(h.stateDir)}`,
+        '',
+      ].join('\n'),
+    );
+    const { address, bundle } = await startShim(h, 'sb-proto-4');
+    const c = await connectTask(address, 'proto');
+    try {
+      const create = CreateTaskRequest.fromPartial({ id: 'sb-proto-4', bundle });
+      await expect(
+        c.call('Create', CreateTaskRequest.encode(create).finish()),
+      ).rejects.toMatchObject({ message: expect.stringContaining('/nonexistent/vmlinuz') });
+      expect(qemuPids('sb-proto-4')).toEqual([]);
+      expect(existsSync(join(h.stateDir, 'sb-proto-4'))).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('delete after a lost shim kills the recorded VM process, removes state and prints DeleteResponse', async () => {
+    const h = harness();
+    const id = 'sb-proto-5';
+    const bundle = await makeBusyboxBundle(join(h.dir, 'b5'), ['true']);
+    // a stand-in for the pod VM: a process whose command line names the sandbox
+    const vm = spawn('sh', ['-c', `sleep 300; : ${id}`], { stdio: 'ignore' });
+    cleanups.push(() => {
+      vm.kill('SIGKILL');
+    });
+    const gone = new Promise<void>((r) => vm.once('exit', () => { r(); }));
+    const record = {
+      version: 1,
+      sandboxId: id,
+      namespace: 'proto',
+      shimPid: 0,
+      vmPid: vm.pid,
+      vmStateDir: '',
+      socketPath: join(h.dir, 'gone.sock'),
+      containers: [],
+    };
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(h.stateDir, id), { recursive: true });
+    writeFileSync(join(h.stateDir, id, 'state.json'), JSON.stringify(record));
+    const r = await shimAction('delete', h.args(id), bundle, h.env);
+    expect(r.code, r.stderr).toBe(0);
+    const resp = DeleteResponse.decode(r.stdoutBytes);
+    expect(resp.exit_status).toBe(137);
+    await gone;
+    expect(existsSync(join(h.stateDir, id))).toBe(false);
+  });
+});
