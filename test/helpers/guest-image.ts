@@ -15,6 +15,8 @@ export const TEST_PAYLOAD_MARKER = 'KATA_TEST_PAYLOAD_UP';
  */
 export const TEST_PAYLOAD = `import { openSync, readSync, writeSync } from 'node:fs';
 console.log('${TEST_PAYLOAD_MARKER} uptime_ms=' + Math.round(process.uptime() * 1000));
+const t = performance.nodeTiming;
+console.log('node_timing ' + JSON.stringify({ v8Start: Math.round(t.v8Start), environment: Math.round(t.environment), bootstrapComplete: Math.round(t.bootstrapComplete), now: Math.round(performance.now()) }));
 const fd = openSync('/dev/virtio-ports/agent.channel.0', 'r+');
 const buf = Buffer.alloc(4096);
 let pending = '';
