@@ -1,12 +1,7 @@
 import { throwIfAborted, toHex } from '#src/lib/index.js';
 import { denied, malformedInput } from '../errors.js';
 import { checkBinding } from '../binding.js';
-import {
-  type Claims,
-  type ExpectedBinding,
-  type Verifier,
-  type VerifyOptions,
-} from '../verifier.js';
+import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
 
 export interface SampleVerifierOptions {
   /** The sample TEE proves nothing; it is refused unless the KBS policy explicitly allows it. */

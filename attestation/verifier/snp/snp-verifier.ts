@@ -11,12 +11,7 @@ import {
 import { readVerifierDataFile } from '../data-files.js';
 import { denied, malformedInput } from '../errors.js';
 import { checkBinding } from '../binding.js';
-import {
-  type Claims,
-  type ExpectedBinding,
-  type Verifier,
-  type VerifyOptions,
-} from '../verifier.js';
+import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
 import { snpClaims } from './snp-claims.js';
 import { parseSnpEvidence } from './snp-evidence.js';
 import { parseVekExtensions, type VekExtensions } from './vek-extensions.js';

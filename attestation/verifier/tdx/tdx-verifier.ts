@@ -11,12 +11,7 @@ import { parseCertificate, parsePemCertificates, verifyCertChain } from '../cert
 import { readVerifierDataFile } from '../data-files.js';
 import { denied, malformedInput } from '../errors.js';
 import { checkBinding } from '../binding.js';
-import {
-  type Claims,
-  type ExpectedBinding,
-  type Verifier,
-  type VerifyOptions,
-} from '../verifier.js';
+import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
 import type { TdxCollateralProvider } from './collateral.js';
 import { checkCollateral } from './collateral-check.js';
 import { parsePckExtensions } from './pck-extensions.js';
