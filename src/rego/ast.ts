@@ -52,6 +52,8 @@ export interface CallTerm {
   fn: string[];
   readonly args: Term[];
   readonly loc: Location;
+  /** @internal the evaluator's resolved call target, filled at the first call */
+  resolved?: unknown;
 }
 export interface ArrayComprehension {
   readonly type: 'arraycompr';

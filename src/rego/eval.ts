@@ -48,8 +48,14 @@ interface CallTarget {
   readonly arity: number;
 }
 
-/** Call sites resolved once (terms belong to one compiled policy). */
-const TARGETS = new WeakMap<CallTerm, CallTarget>();
+function producesOnly(r: Rule, v: RegoValue): boolean {
+  const c = constOf(r.value);
+  if (c === undefined || !equal(c, v)) return false;
+  return r.elses.every((e) => {
+    const ce = constOf(e.value);
+    return ce !== undefined && equal(ce, v);
+  });
+}
 
 /** Top-down, backtracking evaluation of Rego (continuation-passing; bindings undone on return). */
 export class Evaluator {
@@ -406,6 +412,8 @@ export class Evaluator {
   ): RegoValue | undefined {
     let result: RegoValue | undefined;
     for (const r of g.rules) {
+      // early exit (as OPA): a clause whose every value is the constant already found cannot conflict
+      if (result !== undefined && producesOnly(r, result)) continue;
       this.evalClauses(r, args, (v) => {
         if (result === undefined) result = v;
         else if (!equal(result, v)) throw conflictError(r.loc, conflict);
@@ -468,7 +476,7 @@ export class Evaluator {
   }
 
   private target(t: CallTerm): CallTarget | undefined {
-    const cached = TARGETS.get(t);
+    const cached = t.resolved as CallTarget | undefined;
     if (cached) return cached;
     const name = t.fn.join('.');
     let target: CallTarget | undefined;
@@ -480,7 +488,7 @@ export class Evaluator {
       const builtin = this.opts.builtins.get(name);
       if (builtin) target = { name, group: undefined, builtin, arity: builtin.arity };
     }
-    if (target) TARGETS.set(t, target);
+    if (target) t.resolved = target;
     return target;
   }
 

@@ -345,7 +345,7 @@ export class TermParser {
           if (!this.accept(',')) break;
         }
         this.expect(')');
-        term = { type: 'call', fn, args, loc: term.loc } satisfies CallTerm;
+        term = call(fn, args, term.loc);
       } else {
         return term;
       }
@@ -426,7 +426,7 @@ export class TermParser {
 const RESERVED = new Set(['some', 'not', 'with', 'as', 'else', 'default', 'package', 'import']);
 
 export function call(fn: string[], args: Term[], loc: Location): CallTerm {
-  return { type: 'call', fn, args, loc };
+  return { type: 'call', fn, args, loc, resolved: undefined };
 }
 
 function appendRef(term: Term, key: Term): Term {
