@@ -37,6 +37,7 @@ export class FrameConnection {
     this.#what = what;
     this.#decoder = new FrameDecoder({ maxMessage, oversized: 'discard' });
     stream.on('data', this.#onData);
+    stream.resume(); // a transport may hand over a paused stream (hybrid vsock after its handshake)
     stream.on('drain', this.#onDrain);
     stream.once('end', () => stream.destroy());
     stream.once('error', (err: Error) => {

@@ -1,0 +1,191 @@
+/**
+ * The only loader of the kata-cc native addon (native/build/Release/kata_cc_native.node). Callers
+ * check isAvailable(); every function throws an `unavailable` NativeError when the addon is not built,
+ * and a SysError (kind from errno) when the syscall fails.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CcError, kindOfErrno } from '#src/lib/index.js';
+import type { ErrorKind } from '#src/lib/index.js';
+
+export type NativeErrorCode =
+  'ERR_NATIVE_UNAVAILABLE' | 'ERR_NATIVE_ARGUMENT' | 'ERR_NATIVE_SYSCALL';
+
+export class NativeError extends CcError {
+  declare readonly code: NativeErrorCode;
+  constructor(kind: ErrorKind, code: NativeErrorCode, message: string, options?: ErrorOptions) {
+    super(kind, code, message, options);
+  }
+}
+
+/** errnos the shared table does not know, as this addon meets them (a kernel without the feature). */
+const NATIVE_KIND: Readonly<Record<string, ErrorKind>> = {
+  EAFNOSUPPORT: 'unavailable',
+  ESOCKTNOSUPPORT: 'unavailable',
+  EPROTONOSUPPORT: 'unavailable',
+  ENODEV: 'unavailable',
+  EHOSTUNREACH: 'unavailable',
+  EADDRINUSE: 'already_exists',
+  EADDRNOTAVAIL: 'invalid_argument',
+};
+
+/** A failed syscall: `errnoCode` like `ECONNREFUSED`, `syscall` like `connect`. */
+export class SysError extends NativeError {
+  readonly errnoCode: string;
+  readonly syscall: string;
+  constructor(errnoCode: string, syscall: string, message: string, options?: ErrorOptions) {
+    super(NATIVE_KIND[errnoCode] ?? kindOfErrno(errnoCode), 'ERR_NATIVE_SYSCALL', message, options);
+    this.errnoCode = errnoCode;
+    this.syscall = syscall;
+  }
+}
+
+/** Any CID (bind), the host's CID. */
+export const VMADDR_CID_ANY = 0xffffffff;
+export const VMADDR_CID_HOST = 2;
+
+export interface AcceptedVsock {
+  readonly fd: number;
+  readonly cid: number;
+  readonly port: number;
+}
+
+interface Binding {
+  vsockSupported(): number;
+  vsockListen(cid: number, port: number, backlog: number): number;
+  vsockConnect(cid: number, port: number): Promise<number>;
+  vsockAccept(fd: number): Promise<AcceptedVsock>;
+  shutdownFd(fd: number): void;
+}
+
+const ADDON = 'kata_cc_native.node';
+
+function candidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // native/index.ts, dist/*.mjs and dist/guest/*.mjs each find native/build from where they sit
+  return [
+    join(here, 'build', 'Release', ADDON),
+    join(here, '..', 'native', 'build', 'Release', ADDON),
+    join(here, '..', '..', 'native', 'build', 'Release', ADDON),
+    join(here, ADDON),
+  ];
+}
+
+let loaded: { binding?: Binding; reason?: string } | undefined;
+
+function load(): { binding?: Binding; reason?: string } {
+  if (loaded) return loaded;
+  const path = candidates().find((p) => existsSync(p));
+  if (!path) {
+    loaded = { reason: 'native addon not built (run `npm run build:native`)' };
+    return loaded;
+  }
+  try {
+    loaded = { binding: createRequire(import.meta.url)(path) as Binding };
+  } catch (err) {
+    loaded = {
+      reason: `native addon at ${path} failed to load: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+  return loaded;
+}
+
+/** True when the addon is built and loads. */
+export function isAvailable(): boolean {
+  return load().binding !== undefined;
+}
+
+/** Why isAvailable() is false (empty when it is true). */
+export function unavailableReason(): string {
+  return load().reason ?? '';
+}
+
+function binding(what: string): Binding {
+  const l = load();
+  if (!l.binding)
+    throw new NativeError(
+      'unavailable',
+      'ERR_NATIVE_UNAVAILABLE',
+      `${what}: ${l.reason ?? 'native addon unavailable'}`,
+    );
+  return l.binding;
+}
+
+function checkU32(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new NativeError(
+      'invalid_argument',
+      'ERR_NATIVE_ARGUMENT',
+      `${name} must be a u32, got ${v}`,
+    );
+  }
+}
+
+function toSysError(err: unknown, what: string): CcError {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; syscall?: unknown };
+    if (typeof e.code === 'string' && typeof e.syscall === 'string') {
+      return new SysError(e.code, e.syscall, `${what}: ${e.syscall}: ${e.code}`, { cause: err });
+    }
+    return new NativeError('internal', 'ERR_NATIVE_SYSCALL', `${what}: ${err.message}`, {
+      cause: err,
+    });
+  }
+  return new NativeError('internal', 'ERR_NATIVE_SYSCALL', `${what}: ${String(err)}`);
+}
+
+/** True when the kernel has AF_VSOCK (false also when the addon is missing). */
+export function vsockSupported(): boolean {
+  const l = load();
+  return l.binding !== undefined && l.binding.vsockSupported() === 0;
+}
+
+/** socket(AF_VSOCK) + bind(cid, port) + listen(backlog); returns the listening fd. */
+export function vsockListen(port: number, opts: { cid?: number; backlog?: number } = {}): number {
+  const cid = opts.cid ?? VMADDR_CID_ANY;
+  const backlog = opts.backlog ?? 64;
+  checkU32('cid', cid);
+  checkU32('port', port);
+  checkU32('backlog', backlog);
+  const b = binding('vsock listen');
+  try {
+    return b.vsockListen(cid, port, backlog);
+  } catch (err) {
+    throw toSysError(err, `vsock listen on port ${port}`);
+  }
+}
+
+/** socket(AF_VSOCK) + connect(cid, port) in the thread pool; returns the connected fd. */
+export async function vsockConnect(cid: number, port: number): Promise<number> {
+  checkU32('cid', cid);
+  checkU32('port', port);
+  const b = binding('vsock connect');
+  try {
+    return await b.vsockConnect(cid, port);
+  } catch (err) {
+    throw toSysError(err, `vsock connect to ${cid}:${port}`);
+  }
+}
+
+/** accept4() on a listening vsock fd, in the thread pool. */
+export async function vsockAccept(listenFd: number): Promise<AcceptedVsock> {
+  checkU32('fd', listenFd);
+  const b = binding('vsock accept');
+  try {
+    return await b.vsockAccept(listenFd);
+  } catch (err) {
+    throw toSysError(err, 'vsock accept');
+  }
+}
+
+/** shutdown(SHUT_RDWR): wakes a thread blocked in accept() or read() on the fd. */
+export function shutdownFd(fd: number): void {
+  checkU32('fd', fd);
+  try {
+    binding('shutdown').shutdownFd(fd);
+  } catch (err) {
+    throw toSysError(err, `shutdown fd ${fd}`);
+  }
+}

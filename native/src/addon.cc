@@ -1,0 +1,45 @@
+// kata-cc native addon: thin wrappers over syscalls Node lacks. No policy, no retries.
+#include <napi.h>
+#include <cerrno>
+#include <cstring>
+#include "sys-error.h"
+
+namespace kcc {
+
+const char* ErrnoName(int err) {
+  switch (err) {
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ECONNRESET: return "ECONNRESET";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ENODEV: return "ENODEV";
+    case ENOENT: return "ENOENT";
+    case EINVAL: return "EINVAL";
+    case EBADF: return "EBADF";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOMEM: return "ENOMEM";
+    case EINTR: return "EINTR";
+    case EAGAIN: return "EAGAIN";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENOSYS: return "ENOSYS";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    default: return "EUNKNOWN";
+  }
+}
+
+}  // namespace kcc
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  kcc::InitVsock(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(kata_cc_native, Init)

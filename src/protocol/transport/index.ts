@@ -1,0 +1,10 @@
+export { TransportError } from './errors.js';
+export type { TransportErrorCode } from './errors.js';
+export { connectUnix, DEFAULT_CONNECT_TIMEOUT_MS } from './unix.js';
+export type { ConnectOptions } from './unix.js';
+export { connectHybridVsock, listenHybridVsock } from './hybrid-vsock.js';
+export type { HybridVsockListener } from './hybrid-vsock.js';
+export { VirtioSerialPort } from './virtio-serial.js';
+export type { VirtioSerialFds, VirtioSerialOptions } from './virtio-serial.js';
+export { assertVsock, connectVsock, VsockListener } from './vsock.js';
+export type { VsockBinding } from './vsock.js';
