@@ -18,7 +18,7 @@ const ALLOW: PolicyDecision = Object.freeze({ allowed: true, reason: '' });
 
 /** Allows every request (the built-in default until a policy is loaded; not for confidential use). */
 export class AllowAllPolicy implements AgentPolicy {
-  check(): Promise<PolicyDecision> {
+  check(_requestName: string, _request: unknown): Promise<PolicyDecision> {
     return Promise.resolve(ALLOW);
   }
 }
@@ -29,7 +29,7 @@ export class DenyListPolicy implements AgentPolicy {
   constructor(denied: Iterable<string>) {
     this.#denied = new Set(denied);
   }
-  check(requestName: string): Promise<PolicyDecision> {
+  check(requestName: string, _request: unknown): Promise<PolicyDecision> {
     return Promise.resolve(
       this.#denied.has(requestName)
         ? { allowed: false, reason: `${requestName} is on the deny list` }
