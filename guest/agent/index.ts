@@ -16,3 +16,4 @@ export {
 } from './translate.js';
 export { AgentError } from './errors.js';
 export type { AgentErrorCode } from './errors.js';
+export { serveChannel, prepareDirs } from './serve-channel.js';

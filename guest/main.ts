@@ -1,0 +1,116 @@
+// Entry point of the guest agent (bundled to dist/guest/kata-agent.mjs, run as the VM's main
+// program after the initramfs switch_root; see guest/agent/README.md).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { JsonLogger, TraceSwitches, describeError } from '#src/lib/index.js';
+import { AgentServer, prepareDirs, serveChannel } from '#guest/agent/index.js';
+import { AGENT_VERSION, loadAgentConfig } from '#guest/config/index.js';
+import { AllowAllPolicy } from '#guest/policy/index.js';
+import { CommandMounter, Sandbox } from '#guest/sandbox/index.js';
+import * as native from '#native/index.js';
+
+const boot = Date.now();
+// `--cmdline=<kernel parameters>` replaces /proc/cmdline (running the bundle on a host, in tests).
+const override = process.argv.slice(2).find((a) => a.startsWith('--cmdline='));
+let cmdline = '';
+try {
+  cmdline = override ? override.slice('--cmdline='.length) : readFileSync('/proc/cmdline', 'utf8');
+} catch {
+  // not Linux with /proc: defaults only
+}
+
+let parsed: ReturnType<typeof loadAgentConfig>;
+try {
+  parsed = loadAgentConfig(cmdline);
+} catch (err) {
+  process.stderr.write(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: 'error',
+      msg: 'agent config invalid',
+      error: describeError(err),
+    }) + '\n',
+  );
+  process.exit(1);
+}
+const config = parsed.config;
+const log = new JsonLogger({
+  sink: process.stderr,
+  level: config.logLevel,
+  trace: new TraceSwitches(config.trace),
+  fields: { program: 'kata-agent' },
+});
+for (const key of parsed.ignoredKeys) log.warn('unknown kernel command line key ignored', { key });
+
+const stop = new AbortController();
+const shutdown = (): void => {
+  if (process.pid === 1) {
+    // PID 1 must not exit (the kernel would panic): power the VM off instead.
+    spawn('/bin/busybox', ['poweroff', '-f'], { stdio: 'ignore' });
+    return;
+  }
+  process.exit(0);
+};
+
+const sandbox = new Sandbox({
+  crunBinary: config.crunBinary,
+  scriptBinary: config.scriptBinary,
+  sttyBinary: config.sttyBinary,
+  mounter: new CommandMounter(config.mountBinary, config.umountBinary),
+  runDir: config.runDir,
+  storageRoot: config.storageRoot,
+  pauseBundle: config.pauseBundle,
+  cgroupRoot: config.cgroupRoot,
+  cgroupBase: config.cgroupBase,
+  confidential: config.confidential,
+  sysfs: config.sysfs,
+  log: log.child({ subsystem: 'sandbox' }),
+  startTimeoutMs: config.startTimeoutMs,
+  deviceTimeoutMs: config.deviceTimeoutMs,
+  oomPollMs: config.oomPollMs,
+});
+const server = new AgentServer({
+  sandbox,
+  policy: new AllowAllPolicy(),
+  log: log.child({ subsystem: 'agent' }),
+  agentVersion: AGENT_VERSION,
+  sysfs: config.sysfs,
+  onDestroyed: () => {
+    stop.abort();
+  },
+});
+
+let stopping: Promise<void> | undefined;
+function terminate(reason: string): Promise<void> {
+  if (stopping) return stopping;
+  log.info('agent stopping', { reason });
+  stop.abort();
+  stopping = server
+    .close()
+    .catch((err: unknown) => {
+      log.warn('shutdown incomplete', { error: err });
+    })
+    .then(shutdown);
+  return stopping;
+}
+
+process.on('SIGTERM', () => void terminate('SIGTERM'));
+process.on('SIGINT', () => void terminate('SIGINT'));
+
+try {
+  await prepareDirs([config.runDir, config.storageRoot]);
+  const serving = await serveChannel(server, config.channel, log, stop.signal, native);
+  log.info('agent ready', {
+    version: AGENT_VERSION,
+    channel: config.channel.kind,
+    confidential: config.confidential,
+    pid: process.pid,
+    start_ms: Math.round(performance.now()),
+    init_ms: Date.now() - boot,
+  });
+  await serving.done;
+  await terminate('channel closed');
+} catch (err) {
+  log.error('agent failed', { error: err });
+  await terminate('fatal error');
+}
