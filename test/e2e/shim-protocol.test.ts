@@ -36,7 +36,9 @@ function harness(config: string[] = []): Harness {
     configPath,
     [...config, '[runtime]', `state_dir = ${JSON.stringify(stateDir)}`, ''].join('\n'),
   );
-  cleanups.push(() => { rmSync(dir, { recursive: true, force: true }); });
+  cleanups.push(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   return {
     dir,
     stateDir,
@@ -179,7 +181,11 @@ describe('shim v2 process protocol', () => {
     cleanups.push(() => {
       vm.kill('SIGKILL');
     });
-    const gone = new Promise<void>((r) => vm.once('exit', () => { r(); }));
+    const gone = new Promise<void>((r) =>
+      vm.once('exit', () => {
+        r();
+      }),
+    );
     const record = {
       version: 1,
       sandboxId: id,
