@@ -1,13 +1,22 @@
-import { readFile } from 'node:fs/promises';
-import { fromHex, parseCommandArgs, UsageError, writeLine, type Command } from '#src/lib/index.js';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import {
+  fromHex,
+  parseCommandArgs,
+  UsageError,
+  wrapError,
+  writeLine,
+  type Command,
+} from '#src/lib/index.js';
 import { snpReportFromSevJson } from '#src/tee/index.js';
 import {
   commonName,
   createVerifier,
+  directoryCollateralProvider,
   loadTdxCollateral,
   parseCertificates,
   staticCollateralProvider,
   TEE_KINDS,
+  type TdxCollateralProvider,
   type CreateVerifierOptions,
   type TeeKind,
 } from '../verifier/index.js';
@@ -25,7 +34,9 @@ Options:
   --tee KIND               tdx, snp or sample
   --evidence FILE          the evidence
   --cert-chain FILE        SNP: the VCEK/VLEK certificate (DER or PEM; may hold ASK/ARK too)
-  --collateral DIR|FILE    TDX: dcap-qvl collateral JSON bundle, or a folder of PCS files
+  --collateral DIR|FILE    TDX: dcap-qvl collateral JSON bundle, a folder of PCS files, or a
+                           folder of <fmspc>.json bundles / <fmspc>/ folders (TCB status is then
+                           required)
   --at RFC3339             verify as of this time (default: now)
   --report-data HEX        expected REPORTDATA (zero-padded to 64 bytes)
   --init-data-digest HEX   expected initdata digest (TDX MRCONFIGID / SNP HOST_DATA)
@@ -86,6 +97,24 @@ function snpEvidence(ev: unknown, certs: { type: string; der: Uint8Array }[]): u
   return { report, certs };
 }
 
+async function readInput(path: string, flag: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw wrapError(err, `cannot read ${flag} ${path}`);
+  }
+}
+
+/** A bundle file or PCS folder → that collateral; a folder of per-FMSPC entries → looked up by FMSPC. */
+async function collateralProvider(path: string): Promise<TdxCollateralProvider> {
+  const st = await stat(path).catch((err: unknown) => {
+    throw wrapError(err, `cannot read --collateral ${path}`);
+  });
+  if (st.isDirectory() && !(await readdir(path)).some((n) => /^tcb_?info.*\.json$/i.test(n)))
+    return directoryCollateralProvider(path);
+  return staticCollateralProvider(await loadTdxCollateral(path));
+}
+
 export const verifyEvidenceCommand: Command = {
   name: 'verify-evidence',
   summary: 'verify TDX, SNP or sample evidence and print its claims',
@@ -118,17 +147,16 @@ export const verifyEvidenceCommand: Command = {
     const now = timeArg(values.at);
     const options: CreateVerifierOptions = {
       allowSample: values['allow-sample'] === true,
+      requireCollateral: values.collateral !== undefined,
       collateral:
-        values.collateral === undefined
-          ? undefined
-          : staticCollateralProvider(await loadTdxCollateral(values.collateral)),
+        values.collateral === undefined ? undefined : await collateralProvider(values.collateral),
     };
-    let evidence = decodeEvidence(new Uint8Array(await readFile(values.evidence)));
+    let evidence = decodeEvidence(await readInput(values.evidence, '--evidence'));
     if (tee === 'snp') {
       const certs =
         values['cert-chain'] === undefined
           ? []
-          : vekCerts(new Uint8Array(await readFile(values['cert-chain'])));
+          : vekCerts(await readInput(values['cert-chain'], '--cert-chain'));
       evidence = snpEvidence(evidence, certs);
     }
     const claims = await createVerifier(tee as TeeKind, options).verify(evidence, expected, {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { build } from 'esbuild';
@@ -107,6 +107,44 @@ describe.skipIf(!HAVE)('kbs verify-evidence (built bundle)', () => {
       tdx('dcapqvl_b0c06f_v4_hex', 'quote.hex'),
     ]);
     expect(hex.code, hex.stderr).toBe(0);
+  });
+
+  test('a folder of per-FMSPC bundles is looked up by the quote FMSPC, and a missing one fails', async () => {
+    const dir = await mkdtemp(join(root, 'coll-'));
+    await copyFile(tdx('dcapqvl_b0c06f_v4', 'collateral.json'), join(dir, 'b0c06f000000.json'));
+    const ok = await kbs([
+      'verify-evidence',
+      '--tee',
+      'tdx',
+      '--evidence',
+      tdx('dcapqvl_b0c06f_v4', 'quote.bin'),
+      '--collateral',
+      dir,
+      '--at',
+      '2025-07-19T10:00:00Z',
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).tcb_status).toBe('UpToDate');
+    const missing = await kbs([
+      'verify-evidence',
+      '--tee',
+      'tdx',
+      '--evidence',
+      tdx('trustee_90c06f_v5', 'quote.bin'),
+      '--collateral',
+      dir,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/ERR_TDX_COLLATERAL_MISSING/);
+    const nofile = await kbs([
+      'verify-evidence',
+      '--tee',
+      'tdx',
+      '--evidence',
+      join(dir, 'absent.bin'),
+    ]);
+    expect(nofile.code).toBe(1);
+    expect(nofile.stderr).toMatch(/cannot read --evidence/);
   });
 
   test('exits 1 naming the failed check', async () => {
