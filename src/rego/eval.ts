@@ -1,27 +1,13 @@
-import type { CallTerm, Expr, RefTerm, Rule, Term } from './ast.js';
+import type { CallTerm, Expr, RefTerm, Term } from './ast.js';
 import type { DataNode, RuleGroup } from './compile.js';
 import { equal } from './compare.js';
-import {
-  BuiltinFailure,
-  builtinError,
-  compileError,
-  conflictError,
-  RegoError,
-  typeError,
-  type Location,
-} from './errors.js';
-import {
-  BUSY,
-  UNDEF,
-  applyOverrides,
-  findNode,
-  type EvalState,
-  type Override,
-} from './eval-state.js';
+import { conflictError } from './errors.js';
+import { applyOverrides, type EvalState, type Override } from './eval-state.js';
 import { evalWith } from './eval-with.js';
+import { collectSingle, groupValue } from './eval-rules.js';
+import { directCall, evalCall } from './eval-calls.js';
 import { direct, isDeterministic, ITER, type Direct } from './eval-direct.js';
 import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
-import { formatPrintArg } from './format.js';
 import { constOf, entriesOf, isCollection, lookup, needsPattern } from './term-info.js';
 import { RegoObject, RegoSet, type RegoValue } from './value.js';
 
@@ -39,29 +25,12 @@ export interface EvaluatorOptions {
   readonly ctx: BuiltinContext;
 }
 
-const MAX_DEPTH = 400;
-
-interface CallTarget {
-  readonly name: string;
-  readonly group: RuleGroup | undefined;
-  readonly builtin: BuiltinDef | undefined;
-  readonly arity: number;
-}
-
-function producesOnly(r: Rule, v: RegoValue): boolean {
-  const c = constOf(r.value);
-  if (c === undefined || !equal(c, v)) return false;
-  return r.elses.every((e) => {
-    const ce = constOf(e.value);
-    return ce !== undefined && equal(ce, v);
-  });
-}
-
 /** Top-down, backtracking evaluation of Rego (continuation-passing; bindings undone on return). */
 export class Evaluator {
   st: EvalState;
   readonly opts: EvaluatorOptions;
-  #depth = 0;
+  /** Nesting of rule/function evaluation, bounded to catch recursion. */
+  depth = 0;
   constructor(opts: EvaluatorOptions, st: EvalState) {
     this.opts = opts;
     this.st = st;
@@ -348,282 +317,23 @@ export class Evaluator {
   }
 
   groupValue(g: RuleGroup): RegoValue | undefined {
-    const c = this.st.cache.get(g);
-    if (c === BUSY)
-      throw compileError(
-        g.rules[0]?.loc,
-        `rego_recursion_error: rule data.${g.path.join('.')} is recursive`,
-      );
-    if (c !== undefined) return c === UNDEF ? undefined : c;
-    this.st.cache.set(g, BUSY);
-    let v: RegoValue | undefined;
-    try {
-      v = this.computeGroup(g);
-    } catch (err) {
-      this.st.cache.delete(g);
-      throw err;
-    }
-    this.st.cache.set(g, v === undefined ? UNDEF : v);
-    return v;
+    return groupValue(this, g);
   }
 
-  private computeGroup(g: RuleGroup): RegoValue | undefined {
-    switch (g.kind) {
-      case 'complete':
-        return this.collectSingle(g, undefined, 'complete rules must not produce multiple outputs');
-      case 'function':
-        return undefined;
-      case 'set': {
-        const out = new RegoSet();
-        for (const r of g.rules) {
-          const env: Env = new Map();
-          this.evalBody(r.body, 0, env, () =>
-            this.evalTerm(r.key as Term, env, (v) => (out.add(v), false)),
-          );
-        }
-        return out;
-      }
-      case 'object': {
-        const out = new RegoObject();
-        for (const r of g.rules) {
-          const env: Env = new Map();
-          this.evalBody(r.body, 0, env, () =>
-            this.evalTerm(r.key as Term, env, (kv) =>
-              this.evalTerm(r.value, env, (vv) => {
-                const prev = out.get(kv);
-                if (prev !== undefined && !equal(prev, vv))
-                  throw conflictError(r.loc, 'object keys must be unique');
-                out.set(kv, vv);
-                return false;
-              }),
-            ),
-          );
-        }
-        return out;
-      }
-    }
-  }
-
-  /** Complete rules and functions: every clause, else chains, conflicts, default. */
   collectSingle(
     g: RuleGroup,
     args: RegoValue[] | undefined,
     conflict: string,
   ): RegoValue | undefined {
-    let result: RegoValue | undefined;
-    for (const r of g.rules) {
-      // early exit (as OPA): a clause whose every value is the constant already found cannot conflict
-      if (result !== undefined && producesOnly(r, result)) continue;
-      this.evalClauses(r, args, (v) => {
-        if (result === undefined) result = v;
-        else if (!equal(result, v)) throw conflictError(r.loc, conflict);
-      });
-    }
-    if (result === undefined && g.defaultRule) {
-      const d = g.defaultRule;
-      this.bindArgs(d.args, args, 0, new Map(), () => {
-        const env: Env = new Map();
-        return this.evalTerm(d.value, env, (v) => ((result = v), true));
-      });
-    }
-    return result;
+    return collectSingle(this, g, args, conflict);
   }
 
-  private evalClauses(r: Rule, args: RegoValue[] | undefined, emit: (v: RegoValue) => void): void {
-    if (++this.#depth > MAX_DEPTH) {
-      this.#depth = 0;
-      throw compileError(
-        r.loc,
-        'rego_recursion_error: evaluation too deep (recursive rule or function?)',
-      );
-    }
-    try {
-      const state = { produced: false };
-      const run = (body: readonly Expr[], value: Term): void => {
-        const env: Env = new Map();
-        const isConst = constOf(value) !== undefined;
-        this.bindArgs(r.args, args, 0, env, () =>
-          this.evalBody(body, 0, env, () =>
-            this.evalTerm(value, env, (v) => {
-              state.produced = true;
-              emit(v);
-              return isConst;
-            }),
-          ),
-        );
-      };
-      run(r.body, r.value);
-      for (const e of r.elses) {
-        if (state.produced) break;
-        run(e.body, e.value);
-      }
-    } finally {
-      this.#depth--;
-    }
-  }
-
-  private bindArgs(
-    pats: readonly Term[],
-    args: RegoValue[] | undefined,
-    i: number,
-    env: Env,
-    k: Cont,
-  ): boolean {
-    if (args === undefined || i === pats.length) return k();
-    return this.unifyValue(pats[i] as Term, args[i] as RegoValue, env, () =>
-      this.bindArgs(pats, args, i + 1, env, k),
-    );
-  }
-
-  private target(t: CallTerm): CallTarget | undefined {
-    const cached = t.resolved as CallTarget | undefined;
-    if (cached) return cached;
-    const name = t.fn.join('.');
-    let target: CallTarget | undefined;
-    if (t.fn[0] === 'data') {
-      const group = findNode(this.opts.root, t.fn.slice(1))?.group;
-      if (group?.kind === 'function')
-        target = { name, group, builtin: undefined, arity: group.arity };
-    } else {
-      const builtin = this.opts.builtins.get(name);
-      if (builtin) target = { name, group: undefined, builtin, arity: builtin.arity };
-    }
-    if (target) t.resolved = target;
-    return target;
-  }
-
-  /** A call whose arguments are all bound, evaluated without continuations. */
   directCall(t: CallTerm, env: Env): Direct {
-    const target = this.target(t);
-    if (!target || t.args.length !== target.arity) return ITER;
-    if (target.builtin?.multi === true) return ITER;
-    if (this.st.mocks.size > 0 && this.st.mocks.has(target.name)) return ITER;
-    const args: RegoValue[] = [];
-    for (const a of t.args) {
-      const v = direct(this, a, env);
-      if (v === undefined || v === ITER) return v;
-      args.push(v);
-    }
-    if (target.group) {
-      return this.collectSingle(
-        target.group,
-        args,
-        'functions must not produce multiple outputs for same inputs',
-      );
-    }
-    return this.callBuiltin(target.name, target.builtin as BuiltinDef, args, t.loc)[0];
+    return directCall(this, t, env);
   }
 
   evalCall(t: CallTerm, env: Env, k: ValueCont): boolean {
-    if (t.fn.length === 1 && t.fn[0] === 'print') return this.evalPrint(t, env, k);
-    const target = this.target(t);
-    const name = target ? target.name : t.fn.join('.');
-    const mock = this.st.mocks.size > 0 ? this.st.mocks.get(name) : undefined;
-    if (!target) {
-      if (mock) return this.callMock(t, mock, env, k, t.args.length);
-      throw compileError(t.loc, `rego_type_error: undefined function ${name}`);
-    }
-    const { group, builtin, arity } = target;
-    if (t.args.length !== arity && t.args.length !== arity + 1) {
-      throw compileError(
-        t.loc,
-        `rego_type_error: ${name}: arity mismatch: expected ${arity} arguments, got ${t.args.length}`,
-      );
-    }
-    if (mock) return this.callMock(t, mock, env, k, arity);
-    const invoke = (args: RegoValue[]): RegoValue[] => {
-      if (group) {
-        const v = this.collectSingle(
-          group,
-          args,
-          'functions must not produce multiple outputs for same inputs',
-        );
-        return v === undefined ? [] : [v];
-      }
-      return this.callBuiltin(name, builtin as BuiltinDef, args, t.loc);
-    };
-    return this.finishCall(t, arity, env, k, invoke);
-  }
-
-  private finishCall(
-    t: CallTerm,
-    arity: number,
-    env: Env,
-    k: ValueCont,
-    invoke: (a: RegoValue[]) => RegoValue[],
-  ): boolean {
-    const argTerms = t.args.length === arity ? t.args : t.args.slice(0, arity);
-    const out = t.args.length === arity ? undefined : (t.args[arity] as Term);
-    return this.evalList(argTerms, 0, [], env, (args) => {
-      for (const r of invoke(args)) {
-        const stop = out ? this.unifyValue(out, r, env, () => k(true)) : k(r);
-        if (stop) return true;
-      }
-      return false;
-    });
-  }
-
-  private callMock(
-    t: CallTerm,
-    mock: NonNullable<EvalState['mocks'] extends ReadonlyMap<string, infer M> ? M : never>,
-    env: Env,
-    k: ValueCont,
-    arity: number,
-  ): boolean {
-    return this.finishCall(t, arity, env, k, (args) => {
-      switch (mock.kind) {
-        case 'value':
-          return [mock.value];
-        case 'group': {
-          // a replacement function sees the original functions, not the mocks
-          const outer = this.st;
-          this.st = { ...outer, mocks: new Map(), cache: new Map() };
-          try {
-            const v = this.collectSingle(
-              mock.group,
-              args,
-              'functions must not produce multiple outputs for same inputs',
-            );
-            return v === undefined ? [] : [v];
-          } finally {
-            this.st = outer;
-          }
-        }
-        case 'builtin': {
-          const b = this.opts.builtins.get(mock.name);
-          return b ? this.callBuiltin(mock.name, b, args, t.loc) : [];
-        }
-      }
-    });
-  }
-
-  callBuiltin(name: string, b: BuiltinDef, args: RegoValue[], loc: Location): RegoValue[] {
-    try {
-      const r = b.fn(args, this.opts.ctx);
-      if (r === undefined) return [];
-      return b.multi ? (r as RegoValue[]) : [r];
-    } catch (err) {
-      if (err instanceof BuiltinFailure) {
-        if (!this.opts.strict) return [];
-        throw err.isType
-          ? typeError(loc, `${name}: ${err.message}`)
-          : builtinError(loc, `${name}: ${err.message}`);
-      }
-      if (err instanceof RegoError) throw err;
-      if (err instanceof RangeError) throw builtinError(loc, `${name}: ${err.message}`);
-      throw err;
-    }
-  }
-
-  private evalPrint(t: CallTerm, env: Env, k: ValueCont): boolean {
-    const sink = this.opts.print;
-    if (!sink) return k(true);
-    const parts = t.args.map((a) => {
-      const first = this.firstValue(a, env);
-      return first === undefined ? '<undefined>' : formatPrintArg(first);
-    });
-    sink(parts.join(' '));
-    return k(true);
+    return evalCall(this, t, env, k);
   }
 
   unifyTerms(a: Term, b: Term, env: Env, k: Cont): boolean {

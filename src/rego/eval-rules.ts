@@ -1,0 +1,154 @@
+import type { Expr, Rule, Term } from './ast.js';
+import type { RuleGroup } from './compile.js';
+import { equal } from './compare.js';
+import { compileError, conflictError } from './errors.js';
+import { BUSY, UNDEF } from './eval-state.js';
+import type { Cont, Env, Evaluator } from './eval.js';
+import { constOf } from './term-info.js';
+import { RegoObject, RegoSet, type RegoValue } from './value.js';
+
+const MAX_DEPTH = 400;
+
+function producesOnly(r: Rule, v: RegoValue): boolean {
+  const c = constOf(r.value);
+  if (c === undefined || !equal(c, v)) return false;
+  return r.elses.every((e) => {
+    const ce = constOf(e.value);
+    return ce !== undefined && equal(ce, v);
+  });
+}
+
+export function groupValue(ev: Evaluator, g: RuleGroup): RegoValue | undefined {
+  const c = ev.st.cache.get(g);
+  if (c === BUSY)
+    throw compileError(
+      g.rules[0]?.loc,
+      `rego_recursion_error: rule data.${g.path.join('.')} is recursive`,
+    );
+  if (c !== undefined) return c === UNDEF ? undefined : c;
+  ev.st.cache.set(g, BUSY);
+  let v: RegoValue | undefined;
+  try {
+    v = computeGroup(ev, g);
+  } catch (err) {
+    ev.st.cache.delete(g);
+    throw err;
+  }
+  ev.st.cache.set(g, v === undefined ? UNDEF : v);
+  return v;
+}
+
+function computeGroup(ev: Evaluator, g: RuleGroup): RegoValue | undefined {
+  switch (g.kind) {
+    case 'complete':
+      return collectSingle(ev, g, undefined, 'complete rules must not produce multiple outputs');
+    case 'function':
+      return undefined;
+    case 'set': {
+      const out = new RegoSet();
+      for (const r of g.rules) {
+        const env: Env = new Map();
+        ev.evalBody(r.body, 0, env, () =>
+          ev.evalTerm(r.key as Term, env, (v) => (out.add(v), false)),
+        );
+      }
+      return out;
+    }
+    case 'object': {
+      const out = new RegoObject();
+      for (const r of g.rules) {
+        const env: Env = new Map();
+        ev.evalBody(r.body, 0, env, () =>
+          ev.evalTerm(r.key as Term, env, (kv) =>
+            ev.evalTerm(r.value, env, (vv) => {
+              const prev = out.get(kv);
+              if (prev !== undefined && !equal(prev, vv))
+                throw conflictError(r.loc, 'object keys must be unique');
+              out.set(kv, vv);
+              return false;
+            }),
+          ),
+        );
+      }
+      return out;
+    }
+  }
+}
+
+/** Complete rules and functions: every clause, else chains, conflicts, default. */
+export function collectSingle(
+  ev: Evaluator,
+  g: RuleGroup,
+  args: RegoValue[] | undefined,
+  conflict: string,
+): RegoValue | undefined {
+  let result: RegoValue | undefined;
+  for (const r of g.rules) {
+    // early exit (as OPA): a clause whose every value is the constant already found cannot conflict
+    if (result !== undefined && producesOnly(r, result)) continue;
+    evalClauses(ev, r, args, (v) => {
+      if (result === undefined) result = v;
+      else if (!equal(result, v)) throw conflictError(r.loc, conflict);
+    });
+  }
+  if (result === undefined && g.defaultRule) {
+    const d = g.defaultRule;
+    bindArgs(ev, d.args, args, 0, new Map(), () => {
+      const env: Env = new Map();
+      return ev.evalTerm(d.value, env, (v) => ((result = v), true));
+    });
+  }
+  return result;
+}
+
+function evalClauses(
+  ev: Evaluator,
+  r: Rule,
+  args: RegoValue[] | undefined,
+  emit: (v: RegoValue) => void,
+): void {
+  if (++ev.depth > MAX_DEPTH) {
+    ev.depth = 0;
+    throw compileError(
+      r.loc,
+      'rego_recursion_error: evaluation too deep (recursive rule or function?)',
+    );
+  }
+  try {
+    const state = { produced: false };
+    const run = (body: readonly Expr[], value: Term): void => {
+      const env: Env = new Map();
+      const isConst = constOf(value) !== undefined;
+      bindArgs(ev, r.args, args, 0, env, () =>
+        ev.evalBody(body, 0, env, () =>
+          ev.evalTerm(value, env, (v) => {
+            state.produced = true;
+            emit(v);
+            return isConst;
+          }),
+        ),
+      );
+    };
+    run(r.body, r.value);
+    for (const e of r.elses) {
+      if (state.produced) break;
+      run(e.body, e.value);
+    }
+  } finally {
+    ev.depth--;
+  }
+}
+
+function bindArgs(
+  ev: Evaluator,
+  pats: readonly Term[],
+  args: RegoValue[] | undefined,
+  i: number,
+  env: Env,
+  k: Cont,
+): boolean {
+  if (args === undefined || i === pats.length) return k();
+  return ev.unifyValue(pats[i] as Term, args[i] as RegoValue, env, () =>
+    bindArgs(ev, pats, args, i + 1, env, k),
+  );
+}
