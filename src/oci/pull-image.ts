@@ -1,7 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import { PassThrough, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NULL_LOGGER, type Logger } from '#src/lib/index.js';
+import { CcError, isSystemError, NULL_LOGGER, wrapError, type Logger } from '#src/lib/index.js';
 import type { CredentialsLookup, RegistryCredentials } from './auth.js';
 import { createDecompressor } from './decompress.js';
 import { StagedRootfs } from './destination.js';
@@ -170,10 +170,13 @@ async function pullLayer(
     log: opts.log,
   });
   const [c, u] = await Promise.allSettled([chain, unpack]);
-  if (c.status === 'rejected')
-    throw c.reason instanceof Error ? c.reason : new Error(String(c.reason));
-  if (u.status === 'rejected')
-    throw u.reason instanceof Error ? u.reason : new Error(String(u.reason));
+  if (c.status === 'rejected' || u.status === 'rejected') {
+    throw layerFailure(
+      c.status === 'rejected' ? c.reason : undefined,
+      u.status === 'rejected' ? u.reason : undefined,
+      desc,
+    );
+  }
   emit({
     type: 'layer-done',
     index,
@@ -182,6 +185,33 @@ async function pullLayer(
     ms: Date.now() - started,
   });
   return meter.bytes;
+}
+
+/**
+ * The error that explains a failed layer: the stream chain's own error (digest, HMAC, network,
+ * corrupt compression) wins; a bare "premature close" there only echoes the unpacker's failure
+ * (e.g. ENOSPC), which then wins.
+ */
+function layerFailure(chainErr: unknown, unpackErr: unknown, desc: Descriptor): Error {
+  if (chainErr instanceof CcError) return chainErr;
+  if (isSystemError(chainErr) && chainErr.code.startsWith('Z_')) {
+    return new OciError(
+      'invalid_argument',
+      'ERR_OCI_UNPACK',
+      `layer ${desc.digest}: corrupt gzip data (${chainErr.message})`,
+      { cause: chainErr },
+    );
+  }
+  if (unpackErr instanceof Error) return unpackErr;
+  if (chainErr instanceof Error && chainErr.name === 'AbortError') {
+    return new OciError(
+      'cancelled',
+      'ERR_OCI_UNPACK',
+      `pull of layer ${desc.digest} was cancelled`,
+      { cause: chainErr },
+    );
+  }
+  return wrapError(chainErr, `layer ${desc.digest}`, 'ERR_OCI_UNPACK');
 }
 
 /**

@@ -150,7 +150,8 @@ export async function unpackLayer(
     tar.destroy();
     const failure = await feeding.then(
       () => err,
-      (feedErr: unknown) => (err instanceof OciError ? err : feedErr),
+      // the loop's own error explains the failure unless it only echoes the feeding side
+      (feedErr: unknown) => (isSystemError(err, 'ERR_STREAM_PREMATURE_CLOSE') ? feedErr : err),
     );
     throw classify(failure, layer);
   }
