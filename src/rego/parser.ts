@@ -187,10 +187,10 @@ class ModuleParser extends TermParser {
       return [[this.parseExpr()]];
     }
     const out: Expr[][] = [];
-    while (this.isPunct('{') && !this.peek().nl) out.push(this.parseBracedBody());
-    if (out.length > 0 && !this.#v0) {
+    if (this.isPunct('{') && !this.peek().nl && !this.#v0) {
       throw parseError(this.peek().loc, '`if` keyword is required before rule body');
     }
+    while (this.isPunct('{') && !this.peek().nl) out.push(this.parseBracedBody());
     return out;
   }
 
