@@ -6,6 +6,8 @@ export interface CallContext {
   readonly metadata: ReadonlyMap<string, readonly string[]>;
   readonly service: string;
   readonly method: string;
+  /** The request's deadline as epoch ms (`Date.now()` clock) when it carried `timeout_nano`, to pass on downstream. */
+  readonly deadline?: number | undefined;
 }
 
 /** A unary method: request payload in, response payload out. Throw a CcError to answer a status. */

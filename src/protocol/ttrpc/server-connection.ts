@@ -141,6 +141,7 @@ export class ServerConnection {
       metadata: fromKeyValues(req.metadata),
       service: req.service,
       method: req.method,
+      deadline: req.timeout_nano > 0 ? Date.now() + req.timeout_nano / 1e6 : undefined,
     };
     const what = `ttrpc ${req.service}/${req.method}`;
     const stream =
