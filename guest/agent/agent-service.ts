@@ -62,7 +62,8 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
         return await fn(req, ctx);
       } catch (err) {
         if (!(err instanceof CcError)) throw wrapError(err, `${ctx.method} failed`);
-        if (err.kind === 'internal') o.log.warn('rpc failed', { method: ctx.method, error: err });
+        if (err.kind === 'internal' && err.code !== 'ERR_SANDBOX_EOF')
+          o.log.warn('rpc failed', { method: ctx.method, error: err });
         throw err;
       }
     };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateMachine, type Logger } from '#src/lib/index.js';
@@ -243,13 +244,23 @@ export class Container {
     return Buffer.from(lines.join('\n') + '\n');
   }
 
+  #ownPidNamespace(): boolean {
+    return (
+      this.spec.linux.namespaces.some((ns) => ns.type === 'pid') &&
+      this.#o.oci.joinNamespaces.pid === undefined
+    );
+  }
+
   /** Kills every process, deletes the crun container, releases storages and the bundle. */
   async destroy(): Promise<void> {
     if (this.#sm.is('deleted')) return;
     if (this.#sm.is('paused'))
       await this.#o.crun.command(['resume', this.id]).catch(() => undefined);
     if (this.init.state === 'running') {
-      await this.#o.crun.command(['kill', '--all', this.id, 'KILL']).catch(() => undefined);
+      // SIGKILL to the init of a private pid namespace kills the namespace; otherwise ask crun
+      // to kill every process of the cgroup (each crun spawn costs ~1 s under TCG).
+      if (!this.#ownPidNamespace())
+        await this.#o.crun.command(['kill', '--all', this.id, 'KILL']).catch(() => undefined);
       try {
         this.init.signal(9);
       } catch {
@@ -264,7 +275,9 @@ export class Container {
       p.markDeleted();
     }
     this.#execs.clear();
-    await this.#o.crun.command(['delete', '--force', this.id]).catch(() => undefined);
+    // `crun run` deletes its container when the init exits; only a killed or failed crun leaves it
+    if (existsSync(join(this.#o.crun.options.stateDir, this.id)))
+      await this.#o.crun.command(['delete', '--force', this.id]).catch(() => undefined);
     const errors: string[] = [];
     for (const s of [...this.#o.storages].reverse())
       errors.push(...(await releaseStorage(s, this.#o.mounter)));
