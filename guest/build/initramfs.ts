@@ -1,6 +1,5 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { cpioEntriesOfTree, encodeCpioNewc } from './cpio-newc.js';
 import type { ExtractedKernel } from './kernel.js';
 import { copyWithLibraries } from './libraries.js';
@@ -18,7 +17,7 @@ export interface InitramfsOptions {
 
 /**
  * Stages and packs the initramfs: busybox, veritysetup with its libraries, the kernel modules and
- * our /init, as a gzip'd newc cpio with /dev/console so init has a console before devtmpfs.
+ * our /init, as an uncompressed newc cpio with /dev/console so init has a console before devtmpfs.
  */
 export async function buildInitramfs(o: InitramfsOptions): Promise<void> {
   makeSkeleton(o.stage, ['etc/kata-cc', 'proc', 'sys', 'dev', 'run', 'newroot']);
@@ -43,5 +42,6 @@ export async function buildInitramfs(o: InitramfsOptions): Promise<void> {
     { type: 'char', path: 'dev/null', mode: 0o666, major: 1, minor: 3 },
     ...entries,
   ]);
-  writeFileSync(o.out, gzipSync(cpio, { level: 6 }));
+  // uncompressed: under TCG the kernel spends seconds inflating a gzip'd initramfs
+  writeFileSync(o.out, cpio);
 }

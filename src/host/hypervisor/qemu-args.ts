@@ -14,8 +14,24 @@ export const ROOT_DISK_SERIAL = 'kata-root';
 export const VERITY_ROOTHASH_PARAM = 'kata.roothash';
 /** Name of the virtio-serial port the agent listens on. */
 export const AGENT_PORT_NAME = 'agent.channel.0';
-/** Parameters every guest gets: serial console, quiet (TCG serial is slow), reboot on panic (= exit). */
-export const BASE_KERNEL_PARAMS: readonly string[] = ['console=ttyS0', 'quiet', 'panic=-1'];
+/**
+ * Parameters every guest gets: serial console, quiet (TCG serial is slow), reboot on panic (= exit
+ * with -no-reboot), and the boot-time savers Kata also uses: no crypto self-tests, trusted TSC, no
+ * timer check, expedited RCU, no i8042 probing.
+ */
+export const BASE_KERNEL_PARAMS: readonly string[] = [
+  'console=ttyS0',
+  'quiet',
+  'panic=-1',
+  'cryptomgr.notests',
+  'tsc=reliable',
+  'no_timer_check',
+  'rcupdate.rcu_expedited=1',
+  'i8042.direct=1',
+  'i8042.dumbkbd=1',
+  'i8042.nopnp=1',
+  'i8042.noaux=1',
+];
 export const SNP_DEFAULT_CBITPOS = 51;
 
 export type Machine = 'q35' | 'microvm';

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   agentChannelArgs,
+  BASE_KERNEL_PARAMS,
   buildQemuArgs,
   diskArgs,
   kernelArgs,
@@ -53,7 +54,7 @@ describe('buildQemuArgs', () => {
       '-initrd',
       '/img/initrd.img',
       '-append',
-      `console=ttyS0 quiet panic=-1 kata.hashoffset=4096 kata.roothash=${HASH}`,
+      `${BASE_KERNEL_PARAMS.join(' ')} kata.hashoffset=4096 kata.roothash=${HASH}`,
       '-drive',
       'file=/img/root.img,if=none,id=root,format=raw,readonly=on',
       '-device',
@@ -196,6 +197,13 @@ describe('buildQemuArgs', () => {
 });
 
 describe('device builders', () => {
+  test('gives every guest the serial console, quiet, exit on panic and the boot-time savers', () => {
+    expect(BASE_KERNEL_PARAMS.slice(0, 3)).toEqual(['console=ttyS0', 'quiet', 'panic=-1']);
+    expect(BASE_KERNEL_PARAMS).toEqual(
+      expect.arrayContaining(['cryptomgr.notests', 'tsc=reliable', 'no_timer_check']),
+    );
+  });
+
   test('doubles commas in paths', () => {
     expect(optValue('/a,b')).toBe('/a,,b');
     expect(diskArgs('q35', { path: '/x,y/root.img' }, [], false)[1]).toBe(
@@ -232,7 +240,7 @@ describe('device builders', () => {
       '-kernel',
       '/k',
       '-append',
-      'console=ttyS0 quiet panic=-1',
+      BASE_KERNEL_PARAMS.join(' '),
     ]);
   });
 });

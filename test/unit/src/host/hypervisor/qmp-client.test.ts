@@ -45,7 +45,11 @@ async function fakeQmp(
   await new Promise<void>((r) => fake.server.listen(path, r));
   cleanups.push(async () => {
     for (const s of fake.sockets) s.destroy();
-    await new Promise<void>((r) => fake.server.close(() => { r(); }));
+    await new Promise<void>((r) =>
+      fake.server.close(() => {
+        r();
+      }),
+    );
     rmSync(dir, { recursive: true, force: true });
   });
   return fake;

@@ -33,7 +33,9 @@ describe('TEE host detection', () => {
 
   test('refuses a TDX guest on a host without the sysfs file, naming it and what to do', () => {
     const r = fakeSysfs({});
-    expect(() => { requireTee('tdx', r); }).toThrow(
+    expect(() => {
+      requireTee('tdx', r);
+    }).toThrow(
       expect.objectContaining({
         kind: 'failed_precondition',
         code: 'ERR_TEE_UNAVAILABLE',
@@ -46,7 +48,9 @@ describe('TEE host detection', () => {
 
   test('refuses an SNP guest when sev_snp is N', () => {
     const r = fakeSysfs({ 'sys/module/kvm_amd/parameters/sev_snp': 'N\n' });
-    expect(() => { requireTee('snp', r); }).toThrow(/sev_snp is N/);
+    expect(() => {
+      requireTee('snp', r);
+    }).toThrow(/sev_snp is N/);
   });
 
   test('accepts a guest without a TEE anywhere', () => {
