@@ -1,0 +1,62 @@
+import { checkReportData, type Attester } from './attester.js';
+import { AttesterError } from './errors.js';
+
+/** Trustee's sample evidence: `{"svn", "report_data": base64}`; proves nothing. */
+export interface SampleEvidenceJson {
+  readonly svn: string;
+  readonly report_data: string;
+}
+
+export interface SampleAttesterOptions {
+  readonly svn?: string | undefined;
+  /** The initdata digest this guest was started with (the sample "TEE" field that binds it). */
+  readonly initDataDigest?: Uint8Array | undefined;
+}
+
+export interface SampleRuntimeEvent {
+  readonly index: number;
+  readonly digest: Uint8Array;
+}
+
+/** The sample attester, for guests without a TEE; keeps runtime measurements as an event log. */
+export interface SampleAttester extends Attester {
+  readonly events: readonly SampleRuntimeEvent[];
+}
+
+const MAX_EVENTS = 4096;
+
+export function createSampleAttester(options: SampleAttesterOptions = {}): SampleAttester {
+  const svn = options.svn ?? '1';
+  const field = options.initDataDigest ?? new Uint8Array(0);
+  const events: SampleRuntimeEvent[] = [];
+  return {
+    tee: 'sample',
+    events,
+    getEvidence(reportData) {
+      try {
+        const evidence: SampleEvidenceJson = {
+          svn,
+          report_data: Buffer.from(checkReportData(reportData)).toString('base64'),
+        };
+        return Promise.resolve(evidence);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    initDataField() {
+      return Promise.resolve(field);
+    },
+    extendRuntimeMeasurement(index, digest) {
+      if (events.length >= MAX_EVENTS)
+        return Promise.reject(
+          new AttesterError(
+            'resource_exhausted',
+            'ERR_ATTESTER_EVIDENCE',
+            `sample runtime event log is full (${String(MAX_EVENTS)} events)`,
+          ),
+        );
+      events.push({ index, digest: new Uint8Array(digest) });
+      return Promise.resolve();
+    },
+  };
+}
