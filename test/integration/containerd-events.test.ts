@@ -66,9 +66,8 @@ describe.skipIf(!hasContainerd)('publishing to a real containerd 1.6 over ttrpc'
 
   test('a subscriber (ctr events) sees the event our client forwards', async () => {
     // ctr gives no sign that its subscription is live: forward until one event shows up
-    let id = '';
     for (let attempt = 0; attempt < 50; attempt++) {
-      id = `kata-cc-oom-${attempt}`;
+      const id = `kata-cc-oom-${attempt}`;
       await events.Forward(envelope('default', id), {
         timeoutMs: 5000,
         metadata: { [CONTAINERD_NAMESPACE_KEY]: 'default' },
