@@ -9,6 +9,7 @@ import type {
   WithModifier,
 } from './ast.js';
 import { compileError } from './errors.js';
+import { reorderBody } from './reorder.js';
 
 /** All rules that define one document (`data.<path>`). */
 export interface RuleGroup {
@@ -101,12 +102,13 @@ function resolveRule(rule: Rule, sc: Scope): Rule {
   const argScope = (): Term[] => rule.args.map((a) => declarePattern(a, sc));
   const args = argScope();
   const top = new Map(sc.locals);
-  const body = resolveBody(rule.body, sc);
+  const argVars = new Set(top.values());
+  const body = reorderBody(resolveBody(rule.body, sc), argVars);
   const key = rule.key ? resolveTerm(rule.key, sc) : undefined;
   const value = resolveTerm(rule.value, sc);
   const elses: ElseClause[] = rule.elses.map((e) => {
     sc.locals = new Map(top);
-    const eb = resolveBody(e.body, sc);
+    const eb = reorderBody(resolveBody(e.body, sc), argVars);
     return { value: resolveTerm(e.value, sc), body: eb, loc: e.loc };
   });
   return { ...rule, args, body, key, value, elses };
@@ -281,5 +283,5 @@ export function resolveQuery(body: Expr[]): Expr[] {
     locals: new Map(),
     used: new Set(),
   };
-  return resolveBody(body, sc);
+  return reorderBody(resolveBody(body, sc), new Set());
 }

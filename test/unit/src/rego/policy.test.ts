@@ -149,3 +149,11 @@ describe('Rego v0 syntax', () => {
     expect(err.message).toMatch(/^x\.rego:2:3: `if` keyword is required before rule body$/);
   });
 });
+
+describe('body ordering', () => {
+  test('runs an expression after the later expression that binds its variable, as OPA', () => {
+    const text = 'package t\np if { x > 1; x := 2 }\nq := v if { v := w + 1; w := 1 }';
+    const policy = compileModules([{ path: 'o.rego', text }]);
+    expect(policy.evaluate('data.t').value).toEqual({ p: true, q: 2 });
+  });
+});
