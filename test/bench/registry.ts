@@ -2,6 +2,12 @@ import type { Benchmark } from './benchmark.js';
 import { bootBenchmark } from './boot.js';
 import { pullBenchmark } from './pull.js';
 import { regoBenchmark } from './rego.js';
+import { ttrpcBenchmark } from './ttrpc.js';
 
 /** Every benchmark, listed once; `npm run bench -- NAME` runs one. */
-export const BENCHMARKS: readonly Benchmark[] = [bootBenchmark, pullBenchmark, regoBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [
+  bootBenchmark,
+  pullBenchmark,
+  regoBenchmark,
+  ttrpcBenchmark,
+];
