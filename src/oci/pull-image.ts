@@ -41,6 +41,8 @@ export interface PullImageOptions {
   readonly auth?: RegistryCredentials | CredentialsLookup | undefined;
   /** Signature policy; absent means accept anything (as image-rs without a policy). */
   readonly policy?: SignaturePolicy | undefined;
+  /** Lookaside base URLs for `signedBy` GPG signatures, keyed by scope (`host/repo`, `host`, ``). */
+  readonly signatureLookaside?: Readonly<Record<string, string>> | undefined;
   readonly decryptionKeys?: readonly DecryptionKey[] | undefined;
   readonly keyUnwrapper?: KeyUnwrapper | undefined;
   readonly insecureRegistries?: readonly string[] | undefined;
@@ -244,6 +246,8 @@ export async function pullImage(
       reference: ref,
       manifestDigest: resolved.manifestDigest,
       client,
+      lookaside: opts.signatureLookaside,
+      ca: opts.ca,
       signal: opts.signal,
     });
   const { manifest } = resolved;

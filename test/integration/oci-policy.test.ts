@@ -11,6 +11,9 @@ import {
   parseSignaturePolicy,
   pullImage,
 } from '#src/oci/index.js';
+import { createServer, type Server } from 'node:http';
+import { generateKey, readPrivateKey } from 'openpgp';
+import { signSimpleSigning } from '#src/oci/index.js';
 import { buildImage, pushImage, tempDir } from '#test/helpers/images.js';
 import {
   getManifest,
@@ -148,6 +151,106 @@ describe.skipIf(skip !== undefined)(
       expect((r.err as Error).message).toMatch(/^Image policy rejected /);
       expect((r.err as Error).message).toMatch(why);
       expect(r.left).toEqual([]);
+    });
+
+    describe('signedBy (GPG simple signing from lookaside storage)', () => {
+      let lookasideServer: Server;
+      let lookasideUrl: string;
+      const sigs = new Map<string, Uint8Array>();
+      let trustedGpg: string;
+
+      async function gpgKey(): Promise<{ pub: string; priv: string }> {
+        const k = await generateKey({
+          type: 'ecc',
+          curve: 'curve25519Legacy',
+          userIDs: [{ name: 'kata test', email: 't@example.com' }],
+          format: 'armored',
+        });
+        return { pub: k.publicKey, priv: k.privateKey };
+      }
+
+      async function gpgSign(repo: string, tag: string, privArmored: string): Promise<void> {
+        const { digest } = await getManifest(reg, repo, tag);
+        const payload = Buffer.from(
+          JSON.stringify({
+            critical: {
+              identity: { 'docker-reference': `${reg.host}/${repo}:${tag}` },
+              image: { 'docker-manifest-digest': digest },
+              type: 'atomic container signature',
+            },
+            optional: {},
+          }),
+        );
+        const sig = await signSimpleSigning(
+          payload,
+          await readPrivateKey({ armoredKey: privArmored }),
+        );
+        sigs.set(`/${repo}@${digest.replace(':', '=')}/signature-1`, sig);
+      }
+
+      beforeAll(async () => {
+        lookasideServer = createServer((req, res) => {
+          const sig = sigs.get(req.url ?? '');
+          if (sig) res.writeHead(200).end(sig);
+          else res.writeHead(404).end();
+        });
+        await new Promise<void>((r) => lookasideServer.listen(0, '127.0.0.1', r));
+        const a = lookasideServer.address();
+        lookasideUrl = `http://127.0.0.1:${String(typeof a === 'object' && a !== null ? a.port : 0)}`;
+        const trusted = await gpgKey();
+        const other = await gpgKey();
+        trustedGpg = trusted.pub;
+        await gpgSign('signed', '1', trusted.priv);
+        await gpgSign('foreign', '1', other.priv);
+      });
+
+      afterAll(async () => {
+        await new Promise((r) => lookasideServer.close(r));
+      });
+
+      const signedBy = (): unknown => ({
+        default: [
+          {
+            type: 'signedBy',
+            keyType: 'GPGKeys',
+            keyData: Buffer.from(trustedGpg).toString('base64'),
+          },
+        ],
+      });
+
+      async function gpgAttempt(
+        name: string,
+        lookaside: Record<string, string> | undefined,
+      ): Promise<unknown> {
+        const dir = await tempDir();
+        try {
+          return await pullImage(`${reg.host}/${name}`, join(dir, 'r'), {
+            insecureRegistries: [reg.host],
+            policy: parseSignaturePolicy(signedBy()),
+            signatureLookaside: lookaside,
+          }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+
+      test('an image signed by the trusted GPG key passes', async () => {
+        expect(await gpgAttempt('signed:1', { [reg.host]: lookasideUrl })).toBeUndefined();
+      });
+
+      test.each([
+        ['unsigned:1', true, /no simple signature found/],
+        ['foreign:1', true, /does not verify with the trusted GPG key/],
+        ['signed:1', false, /no lookaside storage is configured/],
+      ])('refuses %s (lookaside configured: %s)', async (name, configured, why) => {
+        const err = await gpgAttempt(name, configured ? { '': lookasideUrl } : undefined);
+        expect(err).toMatchObject({ code: 'ERR_OCI_POLICY' });
+        expect((err as Error).message).toMatch(/^Image policy rejected /);
+        expect((err as Error).message).toMatch(why);
+      });
     });
 
     test('a per-scope entry overrides a rejecting default', async () => {

@@ -3,6 +3,7 @@ import { formatImageReference, type ImageReference } from '../reference.js';
 import type { RegistryClient } from '../registry-client.js';
 import type { SignaturePolicy } from './policy.js';
 import { requirementsFor } from './scope.js';
+import { lookasideFor, verifySimpleSigning } from './gpg-lookaside.js';
 import { verifyCosign } from './sigstore.js';
 
 export interface PolicyCheck {
@@ -10,6 +11,10 @@ export interface PolicyCheck {
   /** Digest of the manifest (or index) the reference resolved to. */
   readonly manifestDigest: string;
   readonly client: RegistryClient;
+  /** Lookaside base URLs for GPG simple signatures, keyed by scope (`host/repo`, `host`, ``). */
+  readonly lookaside?: Readonly<Record<string, string>> | undefined;
+  /** Extra CA certificates for https lookaside servers. */
+  readonly ca?: readonly string[] | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -36,14 +41,30 @@ export async function enforceSignaturePolicy(
         break;
       case 'reject':
         throw rejected(check.reference, scope, 'the policy rejects every image here');
-      case 'signedBy':
-        // Simple-signing GPG signatures live in lookaside storage (registries.d) which is not
-        // configured anywhere in kata-cc; fail closed rather than accept unverified images.
-        throw rejected(
+      case 'signedBy': {
+        if (req.keyType !== 'GPGKeys')
+          throw rejected(
+            check.reference,
+            scope,
+            `signedBy keyType ${JSON.stringify(req.keyType)} is not supported (only GPGKeys)`,
+          );
+        const base = lookasideFor(check.lookaside, check.reference);
+        if (base === undefined)
+          throw rejected(
+            check.reference,
+            scope,
+            'signedBy needs simple signatures, but no lookaside storage is configured for this image',
+          );
+        const r = await verifySimpleSigning(
           check.reference,
-          scope,
-          'signedBy (GPG simple signing) is not supported; sign with sigstore (cosign) and use sigstoreSigned',
+          check.manifestDigest,
+          req.keys,
+          req.signedIdentity,
+          { baseUrl: base, ca: check.ca, signal: check.signal },
         );
+        if (!r.ok) throw rejected(check.reference, scope, r.reason);
+        break;
+      }
       case 'sigstoreSigned': {
         const r = await verifyCosign(
           check.client,

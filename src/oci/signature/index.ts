@@ -8,3 +8,10 @@ export {
   verifyCosign,
 } from './sigstore.js';
 export * from './simple-signing.js';
+export {
+  lookaside,
+  lookasideFor,
+  signSimpleSigning,
+  verifySimpleSigning,
+  type LookasideOptions,
+} from './gpg-lookaside.js';

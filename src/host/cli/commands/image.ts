@@ -77,7 +77,7 @@ function progressPrinter(ctx: CommandContext, json: boolean): (e: PullProgressEv
 const pullCommand: Command = {
   name: 'pull',
   summary: 'pull, verify, decrypt and unpack an image into a rootfs directory',
-  help: `Usage: kata-cc image pull REF DIR [--decryption-key FILE]... [--policy FILE]
+  help: `Usage: kata-cc image pull REF DIR [--decryption-key FILE]... [--policy FILE] [--lookaside URL]
                           [--creds USER:PASS] [--insecure-registry HOST]... [--ca FILE]...
                           [--platform OS/ARCH[/VARIANT]] [--json]
 
@@ -85,11 +85,12 @@ Pulls image REF (e.g. 127.0.0.1:5000/app:1, busybox, host/app@sha256:…) from i
 unpacks its layers into DIR, which must not exist or be empty. Every blob is digest-checked;
 encrypted layers (ocicrypt, JWE-wrapped keys) are decrypted with the --decryption-key private
 keys (PEM, RSA or EC); --policy FILE is a containers-policy.json (insecureAcceptAnything, reject,
-sigstoreSigned with a cosign public key). DIR appears only when everything verified.
+sigstoreSigned with a cosign public key, signedBy GPG keys with --lookaside). DIR appears only when everything verified.
 
 Options:
   --decryption-key FILE     private key for encrypted layers (repeatable)
   --policy FILE             signature policy (containers-policy.json)
+  --lookaside URL           where signedBy (GPG) simple signatures are stored (registries.d lookaside)
   --creds USER:PASS         registry credentials (basic, or for the token server)
   --insecure-registry HOST  speak plain HTTP to HOST:PORT (repeatable)
   --ca FILE                 extra trusted CA certificate, PEM (repeatable)
@@ -101,6 +102,7 @@ Exit codes: 0 pulled, 1 failed (nothing left in DIR), 2 usage error.`,
     const { values, positionals } = parseCommandArgs(args, {
       'decryption-key': { type: 'string', multiple: true },
       policy: { type: 'string' },
+      lookaside: { type: 'string' },
       creds: { type: 'string' },
       'insecure-registry': { type: 'string', multiple: true },
       ca: { type: 'string', multiple: true },
@@ -130,6 +132,7 @@ Exit codes: 0 pulled, 1 failed (nothing left in DIR), 2 usage error.`,
     const pulled = await pullImage(ref, dir, {
       auth: values.creds === undefined ? undefined : parseCreds(values.creds),
       policy,
+      signatureLookaside: values.lookaside === undefined ? undefined : { '': values.lookaside },
       decryptionKeys,
       insecureRegistries: values['insecure-registry'],
       ca,
