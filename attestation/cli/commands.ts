@@ -1,11 +1,12 @@
 import type { Command } from '#src/lib/index.js';
+import { serveCommand } from '../kbs/serve-command.js';
 import { verifyEvidenceCommand } from './verify-evidence.js';
 
 /**
  * The `kbs` program's command tree (bundle dist/kbs.mjs). Each subcommand lives in its own file in
  * this folder and is listed here once, in the order `kbs --help` shows them.
  */
-export const KBS_SUBCOMMANDS: readonly Command[] = [verifyEvidenceCommand];
+export const KBS_SUBCOMMANDS: readonly Command[] = [serveCommand, verifyEvidenceCommand];
 
 export const KBS_ROOT_COMMAND: Command = {
   name: 'kbs',

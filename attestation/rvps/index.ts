@@ -1,0 +1,6 @@
+export * from './errors.js';
+export {
+  ReferenceValueStore,
+  parseReferenceValue,
+  type ReferenceValue,
+} from './reference-values.js';
