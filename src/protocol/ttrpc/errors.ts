@@ -18,10 +18,6 @@ export type TtrpcErrorCode =
   /** The caller's signal aborted or the call deadline passed. */
   | 'ERR_TTRPC_CANCELLED'
   | 'ERR_TTRPC_DEADLINE'
-  /** The service or method is not registered, or not implemented by a typed service. */
-  | 'ERR_TTRPC_UNIMPLEMENTED'
-  /** A handler failed with something that is not a CcError. */
-  | 'ERR_TTRPC_INTERNAL'
   /** A payload could not be encoded or decoded by a typed layer. */
   | 'ERR_TTRPC_CODEC';
 
