@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { describeError, type Logger } from '#src/lib/index.js';
+import { describeError, sleep, type Logger } from '#src/lib/index.js';
 import type { StateStore } from '#src/host/persist/index.js';
 import { mountRootfs, unmount } from '#src/host/resource/index.js';
 import { RuntimeError, notFound } from './errors.js';
@@ -250,7 +250,12 @@ export class PodRuntime {
         exec_id: p.execId,
         err: describeError(err),
       });
-      status = 255;
+      // a lost agent connection usually means the VM died: report it as killed, like runc does
+      const vmGone = await Promise.race([
+        backend.exited.then(() => true),
+        sleep(2_000).then(() => false),
+      ]);
+      status = vmGone ? 137 : 255;
     }
     await this.#reportExit(p, status);
   }

@@ -1,10 +1,12 @@
 import type { Command } from '#src/lib/index.js';
 import { envCommand } from './env.js';
+import { demoCommand } from './demo.js';
 import { checkCommand } from './check.js';
 import { guestCommand } from './guest.js';
 import { verifyEvidenceCommand } from './verify-evidence.js';
 import { regoCommand } from './rego.js';
 import { imageCommand } from './image.js';
+import { installCommand } from './install.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
@@ -12,11 +14,13 @@ import { imageCommand } from './image.js';
  */
 export const SUBCOMMANDS: readonly Command[] = [
   envCommand,
+  demoCommand,
   checkCommand,
   guestCommand,
   verifyEvidenceCommand,
   regoCommand,
   imageCommand,
+  installCommand,
 ];
 
 export const ROOT_COMMAND: Command = {
