@@ -1,4 +1,5 @@
-import type { Expr, Module, Term } from './ast.js';
+import type { Expr, Module, Rule, Term } from './ast.js';
+import { checkCalls } from './check.js';
 import { BUILTINS } from './builtins/index.js';
 import { buildTree, resolveQuery, type DataNode } from './compile.js';
 import { RegoError } from './errors.js';
@@ -63,6 +64,7 @@ export class CompiledPolicy {
   constructor(modules: readonly Module[]) {
     this.modules = modules;
     this.#root = buildTree(modules);
+    checkCalls(allRules(this.#root), this.#root, BUILTINS);
   }
 
   /** Evaluates a single-term query (`data.pkg.rule`, or a RefPath) and returns its first value. */
@@ -107,6 +109,7 @@ export class CompiledPolicy {
     let body = this.#queries.get(text);
     if (!body) {
       body = resolveQuery(parseQuery(text));
+      checkCalls([queryRule(body)], this.#root, BUILTINS);
       if (this.#queries.size > 1000) this.#queries.clear();
       this.#queries.set(text, body);
     }
@@ -142,6 +145,32 @@ export class CompiledPolicy {
     );
     return { ev, prints };
   }
+}
+
+function* allRules(node: DataNode): Generator<Rule> {
+  if (node.group) {
+    yield* node.group.rules;
+    if (node.group.defaultRule) yield node.group.defaultRule;
+  }
+  for (const c of node.children.values()) yield* allRules(c);
+}
+
+/** A query body wrapped as a rule, for the call checker. */
+function queryRule(body: Expr[]): Rule {
+  const loc = { file: '<query>', line: 1, col: 1 };
+  const value: Term = { type: 'scalar', value: true, loc };
+  return {
+    kind: 'complete',
+    path: [],
+    isDefault: false,
+    key: undefined,
+    value,
+    args: [],
+    body,
+    elses: [],
+    loc,
+    file: '<query>',
+  };
 }
 
 function exprTerms(e: Expr): Term[] {
