@@ -2,7 +2,7 @@
 // Part 1 (here): bare boot of kernel + image to our init's "root verified" marker, and to the first
 // line node prints (the test payload standing in for the agent). The shim half ("shim Create to agent
 // ready") and the CRI-vs-runc half reuse bootGuestOnce / BootTimings below.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GUEST_INIT_MARKERS } from '#guest/build/index.js';
@@ -34,7 +34,18 @@ export interface BootTimings {
   readonly initMs: number;
   /** Node printed its first line in the guest. */
   readonly nodeMs: number;
+  /** QEMU's CPU time (user + system) at the init marker and at node's first line: steadier than wall time on a busy host. */
+  readonly initCpuMs: number;
+  readonly nodeCpuMs: number;
   readonly accel: string;
+}
+
+/** CPU time (user + system) a process has used, from /proc/<pid>/stat, in ms. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
 }
 
 export interface BootOnceOptions {
@@ -94,8 +105,10 @@ export async function bootGuestOnce(o: BootOnceOptions): Promise<BootTimings> {
       };
       await waitForConsoleMarker(spec.consoleLogPath, GUEST_INIT_MARKERS.ready, wait);
       const initMs = performance.now() - t0;
+      const initCpuMs = processCpuMs(vm.pid);
       await waitForConsoleMarker(spec.consoleLogPath, TEST_PAYLOAD_MARKER, wait);
-      return { qmpMs, initMs, nodeMs: performance.now() - t0, accel: vm.accel };
+      const nodeMs = performance.now() - t0;
+      return { qmpMs, initMs, nodeMs, initCpuMs, nodeCpuMs: processCpuMs(vm.pid), accel: vm.accel };
     } finally {
       await vm.stop();
     }
@@ -119,7 +132,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   for (let i = 0; i < 3; i++) {
     const t = await bootGuestOnce({ manifest, projectRoot: ctx.projectRoot, signal: ctx.signal });
     ctx.progress(
-      `boot ${i + 1}: qmp ${t.qmpMs.toFixed(0)} ms, init ${t.initMs.toFixed(0)} ms, node ${t.nodeMs.toFixed(0)} ms (${t.accel})`,
+      `boot ${i + 1}: qmp ${t.qmpMs.toFixed(0)} ms, init ${t.initMs.toFixed(0)} ms, node ${t.nodeMs.toFixed(0)} ms, qemu cpu ${t.initCpuMs.toFixed(0)}/${t.nodeCpuMs.toFixed(0)} ms (${t.accel})`,
     );
     runs.push(t);
   }
@@ -135,9 +148,21 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       ...minMedian('q35 spawn → init root verified (bare boot)', init),
       ...minMedian('q35 spawn → node first line', node),
       ...minMedian('node start-up (root verified → first line)', nodeOnly),
+      ...minMedian(
+        'qemu cpu time to init root verified',
+        runs.map((r) => r.initCpuMs),
+      ),
+      ...minMedian(
+        'qemu cpu time to node first line',
+        runs.map((r) => r.nodeCpuMs),
+      ),
     ],
     ratios: [
       { label: 'node first line / bare boot to init (median)', value: median(node) / median(init) },
+      {
+        label: 'cpu to node first line / cpu to init (median)',
+        value: median(runs.map((r) => r.nodeCpuMs)) / median(runs.map((r) => r.initCpuMs)),
+      },
     ],
     notes: [
       `accelerator: ${runs[0]?.accel ?? '?'}; 1 vCPU, 256 MiB, erofs root on virtio-blk with dm-verity`,

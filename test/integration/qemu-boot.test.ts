@@ -91,7 +91,7 @@ describe.skipIf(!hasQemu)('qemu boot of the guest image (TCG here)', () => {
     const vm: Vm = await startVm(spec, opts);
     try {
       expect(vm.state).toBe('running');
-      const signal = AbortSignal.timeout(120_000);
+      const signal = AbortSignal.timeout(200_000);
       await waitForConsoleMarker(spec.consoleLogPath, GUEST_INIT_MARKERS.ready, {
         signal,
         exited: vm.exited,
