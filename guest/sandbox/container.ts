@@ -52,10 +52,12 @@ export class Container {
   readonly #sm: StateMachine<ContainerState>;
   readonly #execs = new Map<string, ContainerProcess>();
   #oomKills = 0;
+  #resources: Resources | undefined;
 
   constructor(o: ContainerOptions) {
     this.id = o.id;
     this.spec = o.spec;
+    this.#resources = o.spec.linux.resources;
     this.bundleDir = o.bundleDir;
     this.cgroup = o.cgroup;
     this.#o = o;
@@ -81,8 +83,7 @@ export class Container {
   /** Writes config.json and prepares the cgroup; the process starts with `start`. */
   async prepare(): Promise<void> {
     await mkdir(this.bundleDir, { recursive: true, mode: 0o700 });
-    const config = buildOciConfig(this.spec, this.#o.oci);
-    await writeFile(join(this.bundleDir, 'config.json'), JSON.stringify(config));
+    await this.#writeConfig();
     await this.cgroup.create();
     await this.cgroup.applyMemory(this.spec.linux.resources);
   }
@@ -209,9 +210,23 @@ export class Container {
       if (rest.cpu) body['cpu'] = rest.cpu;
       if (rest.pids) body['pids'] = rest.pids;
       await writeFile(file, JSON.stringify(body));
-      if (!this.#sm.is('created'))
+      if (this.#sm.is('created')) {
+        // not launched yet: the limits go into config.json for crun run
+        const old = this.#resources ?? {};
+        this.#resources = { ...old, cpu: rest.cpu ?? old.cpu, pids: rest.pids ?? old.pids };
+        await this.#writeConfig();
+      } else {
         await this.#o.crun.command(['update', '--resources', file, this.id]);
+      }
     }
+  }
+
+  async #writeConfig(): Promise<void> {
+    const spec = { ...this.spec, linux: { ...this.spec.linux, resources: this.#resources } };
+    await writeFile(
+      join(this.bundleDir, 'config.json'),
+      JSON.stringify(buildOciConfig(spec, this.#o.oci)),
+    );
   }
 
   stats(): Promise<ContainerStats> {

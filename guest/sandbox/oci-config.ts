@@ -43,11 +43,13 @@ export function ociProcess(
   };
 }
 
-/** OCI `linux.resources` for crun (only the fields that were given). */
+/**
+ * OCI `linux.resources` for crun (only the fields that were given). Memory is left out: the sandbox
+ * sets it on the agent-owned parent cgroup (see README), so UpdateContainer can change it.
+ */
 export function ociResources(r: Resources | undefined): Json {
   if (!r) return {};
   const out: Record<string, unknown> = {};
-  if (r.memory) out['memory'] = dropUndefined(r.memory);
   if (r.cpu) out['cpu'] = dropUndefined(r.cpu);
   if (r.pids) out['pids'] = { limit: r.pids.limit };
   return out;

@@ -49,3 +49,25 @@ describe('parseFlatKeyed', () => {
     });
   });
 });
+
+describe('resources in config.json', () => {
+  test('carry cpu and pids but not memory (memory is set on the parent cgroup)', () => {
+    const base = containerSpec('/r', ['/bin/true']);
+    const spec = {
+      ...base,
+      linux: {
+        ...base.linux,
+        resources: { memory: { limit: 1 << 20 }, pids: { limit: 10 }, cpu: { shares: 512 } },
+      },
+    };
+    const cfg = buildOciConfig(spec, {
+      rootfs: '/r',
+      rootReadonly: false,
+      cgroupsPath: '/c',
+      joinNamespaces: {},
+    }) as {
+      linux: { resources: Record<string, unknown> };
+    };
+    expect(cfg.linux.resources).toEqual({ pids: { limit: 10 }, cpu: { shares: 512 } });
+  });
+});

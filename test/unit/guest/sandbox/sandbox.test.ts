@@ -115,6 +115,20 @@ describe.skipIf(skip !== undefined)('Sandbox with real crun', () => {
     expect(await f.sandbox.nextOomEvent(AbortSignal.timeout(5000))).toBe('c3');
   });
 
+  test('updates the memory limit of a running container and pids of a created one', async () => {
+    const f = await ready();
+    const st = rootStorage(f, 'c9');
+    const base = containerSpec(st.mountPoint, ['/bin/sleep', '1000']);
+    const spec = { ...base, linux: { ...base.linux, resources: { memory: { limit: 32 << 20 } } } };
+    const c = await f.sandbox.createContainer('c9', spec, [st]);
+    await c.update({ pids: { limit: 50 } });
+    await f.sandbox.startContainer('c9');
+    expect((await c.stats()).memory.limit).toBe(32 << 20);
+    await c.update({ memory: { limit: 64 << 20 } });
+    expect((await c.stats()).memory.limit).toBe(64 << 20);
+    expect((await c.stats()).pids.limit).toBe(50);
+  });
+
   test('runs the sandbox container from the pause bundle and lets others join its namespaces', async () => {
     const f = await ready();
     const pause = containerSpec('/ignored', ['/pause'], {
