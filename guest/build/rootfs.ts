@@ -1,4 +1,4 @@
-import { cpSync, statSync, symlinkSync, truncateSync } from 'node:fs';
+import { cpSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_AGENT_ENTRY, GUEST_NODE } from './init-script.js';
 import { copyIntoStage, copyWithLibraries } from './libraries.js';
@@ -79,7 +79,10 @@ export async function stageRootfs(o: RootfsOptions): Promise<void> {
   cpSync(o.agentDir, join(o.stage, 'opt', 'kata-cc'), { recursive: true, dereference: true });
   statSync(join(o.stage, GUEST_AGENT_ENTRY));
   const pauseRoot = join(o.stage, GUEST_PAUSE_BUNDLE, 'rootfs');
-  makeSkeleton(pauseRoot, ['proc', 'dev']);
+  // mount points of the CRI sandbox spec must exist: the pause rootfs is read-only (erofs)
+  makeSkeleton(pauseRoot, ['proc', 'dev', 'sys', 'etc', 'tmp', 'run', 'var']);
+  for (const f of ['hostname', 'hosts', 'resolv.conf'])
+    writeFileSync(join(pauseRoot, 'etc', f), '');
   copyIntoStage(pauseRoot, HOST_BUSYBOX, '/usr/bin/busybox');
   for (const applet of ['sh', 'sleep'])
     symlinkSync('busybox', join(pauseRoot, 'usr', 'bin', applet));

@@ -44,7 +44,14 @@ export class CcError extends Error {
 
 /** Errors of src/lib itself. */
 export type LibErrorCode =
-  'ERR_ABORTED' | 'ERR_TIMEOUT' | 'ERR_CONFIG_INVALID' | 'ERR_CLOSED' | 'ERR_SYSTEM';
+  | 'ERR_ABORTED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_CLOSED'
+  | 'ERR_SYSTEM'
+  | 'ERR_PROGRAM_ARGV'
+  | 'ERR_PROGRAM_NOT_FOUND'
+  | 'ERR_PROGRAM_FAILED';
 
 export class LibError extends CcError {
   declare readonly code: LibErrorCode;

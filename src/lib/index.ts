@@ -9,3 +9,4 @@ export * from './expect.js';
 export * from './state-machine.js';
 export * from './cli-command.js';
 export * from './cli-dispatch.js';
+export * from './run-program.js';

@@ -1,5 +1,6 @@
 import type { Command } from '#src/lib/index.js';
 import { envCommand } from './env.js';
+import { demoCommand } from './demo.js';
 import { checkCommand } from './check.js';
 import { guestCommand } from './guest.js';
 import { verifyEvidenceCommand } from './verify-evidence.js';
@@ -13,6 +14,7 @@ import { installCommand } from './install.js';
  */
 export const SUBCOMMANDS: readonly Command[] = [
   envCommand,
+  demoCommand,
   checkCommand,
   guestCommand,
   verifyEvidenceCommand,
