@@ -28,6 +28,9 @@ interface ActiveCall {
 
 const OK: WireStatus = { code: GRPC_CODE.ok, message: '' };
 
+/** The abort reason a handler's signal carries once its call has been answered (shared: no per-call stack). */
+const CALL_FINISHED = closedError('ttrpc call finished');
+
 /** One accepted connection of a TtrpcServer. @internal */
 export class ServerConnection {
   readonly #conn: FrameConnection;
@@ -159,7 +162,7 @@ export class ServerConnection {
     void this.#run(id, req.payload, handler, stream, ctx).finally(() => {
       stream?.finish();
       this.#calls.delete(id);
-      controller.abort(closedError(`${what}: call finished`));
+      controller.abort(CALL_FINISHED);
       if (this.#calls.size === 0 && (this.#draining || this.#conn.isClosed)) {
         if (!this.#conn.isClosed) void this.#conn.close();
         if (this.#conn.isClosed) this.#idle.resolve(undefined);
