@@ -218,66 +218,73 @@ export class RegistryClient {
     return Readable.from(this.#blobChunks(ref, desc, signal), { objectMode: false });
   }
 
+  /** GETs the blob from `offset` on, falling through the endpoints on 404 or unreachable. */
+  async #openAt(
+    ref: ImageReference,
+    desc: Descriptor,
+    endpoints: readonly Endpoint[],
+    first: number,
+    offset: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ res: IncomingMessage; skip: number; index: number; host: string }> {
+    for (let ei = first; ; ei++) {
+      const endpoint = endpoints[ei];
+      if (endpoint === undefined)
+        throw new OciError('unavailable', 'ERR_OCI_REGISTRY', 'no registry endpoint');
+      const last = ei + 1 >= endpoints.length;
+      let res: IncomingMessage;
+      try {
+        const headers = offset > 0 ? { range: `bytes=${String(offset)}-` } : {};
+        res = await this.#request(ref, endpoint, `blobs/${desc.digest}`, headers, signal);
+      } catch (err) {
+        if (!isOciError(err, 'ERR_OCI_REGISTRY') || last) throw err;
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      const found = { res, index: ei, host: endpoint.host };
+      if (status === 404 && !last) {
+        res.resume();
+        continue;
+      }
+      // a server that ignores Range resends from byte 0: skip what we already have
+      if (status === 200) return { ...found, skip: offset };
+      if (status !== 206 || offset === 0) {
+        res.resume();
+        throw statusError(status, `blob ${desc.digest}`, endpoint.host);
+      }
+      const start = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '')?.[1];
+      if (Number(start) !== offset) {
+        res.resume();
+        throw new OciError(
+          'unavailable',
+          'ERR_OCI_REGISTRY',
+          `${endpoint.host}: resumed blob ${desc.digest} at the wrong offset`,
+        );
+      }
+      return { ...found, skip: 0 };
+    }
+  }
+
   async *#blobChunks(
     ref: ImageReference,
     desc: Descriptor,
     signal: AbortSignal | undefined,
   ): AsyncGenerator<Buffer> {
+    const endpoints = this.#endpoints(ref.registry);
     let offset = 0;
     let failures = 0;
     let delay = this.#retry.initialDelayMs;
-    const endpoints = this.#endpoints(ref.registry);
-    let ei = 0;
+    let index = 0;
     for (;;) {
-      const endpoint = endpoints[ei] ?? endpoints[0];
-      if (endpoint === undefined)
-        throw new OciError('unavailable', 'ERR_OCI_REGISTRY', 'no registry endpoint');
-      let res: IncomingMessage;
-      try {
-        res = await this.#request(
-          ref,
-          endpoint,
-          `blobs/${desc.digest}`,
-          offset > 0 ? { range: `bytes=${String(offset)}-` } : {},
-          signal,
-        );
-      } catch (err) {
-        if (!isOciError(err, 'ERR_OCI_REGISTRY') || ei + 1 >= endpoints.length) throw err;
-        ei++;
-        continue;
-      }
-      const status = res.statusCode ?? 0;
-      if (status === 404 && ei + 1 < endpoints.length) {
-        res.resume();
-        ei++;
-        continue;
-      }
-      let skip = 0;
-      if (offset > 0 && status === 200) skip = offset;
-      else if (offset > 0 && status === 206) {
-        const start = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '')?.[1];
-        if (Number(start) !== offset) {
-          res.resume();
-          throw new OciError(
-            'unavailable',
-            'ERR_OCI_REGISTRY',
-            `${endpoint.host}: resumed blob ${desc.digest} at the wrong offset`,
-          );
-        }
-      } else if (status !== 200) {
-        res.resume();
-        throw statusError(status, `blob ${desc.digest}`, endpoint.host);
-      }
+      const opened = await this.#openAt(ref, desc, endpoints, index, offset, signal);
+      index = opened.index;
+      let skip = opened.skip;
       const before = offset;
       try {
-        for await (const raw of res as AsyncIterable<Buffer>) {
-          let chunk = raw;
-          if (skip > 0) {
-            const n = Math.min(skip, chunk.length);
-            skip -= n;
-            chunk = chunk.subarray(n);
-            if (chunk.length === 0) continue;
-          }
+        for await (const raw of opened.res as AsyncIterable<Buffer>) {
+          const chunk = skip > 0 ? raw.subarray(Math.min(skip, raw.length)) : raw;
+          skip -= raw.length - chunk.length;
+          if (chunk.length === 0) continue;
           offset += chunk.length;
           yield chunk;
         }
@@ -285,20 +292,20 @@ export class RegistryClient {
         throw new OciError(
           'unavailable',
           'ERR_OCI_REGISTRY',
-          `${endpoint.host}: blob ${desc.digest} ended after ${String(offset)} of ${String(desc.size)} bytes`,
+          `${opened.host}: blob ${desc.digest} ended after ${String(offset)} of ${String(desc.size)} bytes`,
         );
       } catch (err) {
-        res.destroy();
+        opened.res.destroy();
         if (signal?.aborted || !isTransientNetworkError(err))
-          throw toRegistryError(err, endpoint.host);
-        failures = offset > before ? 1 : failures + 1;
-        if (failures >= this.#retry.attempts) throw toRegistryError(err, endpoint.host);
+          throw toRegistryError(err, opened.host);
+        const progressed = offset > before;
+        failures = progressed ? 1 : failures + 1;
+        if (failures >= this.#retry.attempts) throw toRegistryError(err, opened.host);
         this.#log.info('blob resume', { digest: desc.digest, offset, attempt: failures });
-        await sleep(offset > before ? 0 : delay, signal);
-        delay =
-          offset > before
-            ? this.#retry.initialDelayMs
-            : Math.min(delay * 2, this.#retry.maxDelayMs);
+        await sleep(progressed ? 0 : delay, signal);
+        delay = progressed
+          ? this.#retry.initialDelayMs
+          : Math.min(delay * 2, this.#retry.maxDelayMs);
       }
     }
   }
