@@ -69,6 +69,15 @@ export class CompiledPolicy {
 
   /** Evaluates a single-term query (`data.pkg.rule`, or a RefPath) and returns its first value. */
   evaluate(query: string | RefPath, opts: EvaluateOptions = {}): EvaluateResult {
+    return guardStack(() => this.#evaluate(query, opts));
+  }
+
+  /** Evaluates a query body and returns every solution's variable bindings. */
+  query(text: string, opts: EvaluateOptions = {}): QueryResult {
+    return guardStack(() => this.#query(text, opts));
+  }
+
+  #evaluate(query: string | RefPath, opts: EvaluateOptions): EvaluateResult {
     const text =
       typeof query === 'string'
         ? query
@@ -86,8 +95,7 @@ export class CompiledPolicy {
     return value === undefined ? { prints } : { value: toJs(value), rawValue: value, prints };
   }
 
-  /** Evaluates a query body and returns every solution's variable bindings. */
-  query(text: string, opts: EvaluateOptions = {}): QueryResult {
+  #query(text: string, opts: EvaluateOptions): QueryResult {
     const body = this.#compileQuery(text);
     const vars = queryVars(body.flatMap(exprTerms));
     const { ev, prints } = this.#evaluator(opts);
@@ -144,6 +152,25 @@ export class CompiledPolicy {
       st,
     );
     return { ev, prints };
+  }
+}
+
+/** Hostile input (deeply nested documents) must fail the evaluation, not the process. */
+function guardStack<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new RegoError(
+        'resource_exhausted',
+        'ERR_REGO_EVAL',
+        `rego evaluation aborted: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
   }
 }
 

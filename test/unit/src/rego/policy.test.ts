@@ -157,3 +157,14 @@ describe('body ordering', () => {
     expect(policy.evaluate('data.t').value).toEqual({ p: true, q: 2 });
   });
 });
+
+describe('hostile input', () => {
+  test('fails a deeply nested input with ERR_REGO_EVAL instead of overflowing the stack', () => {
+    let input: unknown = 1;
+    for (let i = 0; i < 200_000; i++) input = [input];
+    const policy = compileModules([{ path: 'h.rego', text: 'package t\np := count(input)' }]);
+    expect(() => policy.evaluate('data.t.p', { input })).toThrow(
+      expect.objectContaining({ code: 'ERR_REGO_EVAL', kind: 'resource_exhausted' }),
+    );
+  });
+});
