@@ -134,10 +134,13 @@ export async function listenHybridVsock(
   udsPath: string,
   route: (port: number) => ((socket: Socket) => void) | undefined,
 ): Promise<HybridVsockListener> {
+  const handshaking = new Set<Socket>();
   const server: Server = createServer((sock) => {
     const signal = AbortSignal.timeout(DEFAULT_CONNECT_TIMEOUT_MS);
+    handshaking.add(sock);
     readLine(sock, signal, udsPath).then(
       (line) => {
+        handshaking.delete(sock);
         const m = /^CONNECT (\d{1,10})$/.exec(line);
         const port = m ? Number(m[1]) : NaN;
         const handler = m && port <= 0xffffffff ? route(port) : undefined;
@@ -148,7 +151,10 @@ export async function listenHybridVsock(
         sock.write(`OK ${port}\n`);
         handler(sock);
       },
-      () => sock.destroy(),
+      () => {
+        handshaking.delete(sock);
+        sock.destroy();
+      },
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -160,8 +166,10 @@ export async function listenHybridVsock(
   });
   return {
     path: udsPath,
+    // connections handed over belong to their handlers; only half-open handshakes are cut here
     close: () =>
       new Promise<void>((resolve) => {
+        for (const sock of handshaking) sock.destroy();
         server.close(() => {
           resolve();
         });
