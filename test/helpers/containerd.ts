@@ -179,11 +179,36 @@ function containerdConfig(
   return lines.join('\n') + '\n';
 }
 
-const LOOPBACK_CONFLIST = JSON.stringify(
-  { cniVersion: '1.0.0', name: 'kata-cc-test-lo', plugins: [{ type: 'loopback' }] },
-  null,
-  2,
-);
+/**
+ * A bridge network of its own per containerd (CRI needs an interface with an address in the pod
+ * netns): bridge `kcc<4 hex>`, a random 10.x.y.0/24, no gateway, no masquerading (no iptables).
+ */
+function bridgeConflist(dir: string, bridge: string): string {
+  const a = 1 + Math.floor(Math.random() * 250);
+  const b = Math.floor(Math.random() * 250);
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: `kata-cc-test-${bridge}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge,
+          isGateway: false,
+          ipMasq: false,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: `10.${a}.${b}.0/24` }]],
+            dataDir: join(dir, 'cni-ipam'),
+          },
+        },
+        { type: 'loopback' },
+      ],
+    },
+    null,
+    2,
+  );
+}
 
 async function waitForSocket(
   path: string,
@@ -237,10 +262,14 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
   const shimDir = options.shimDir ?? makeShimDir(dir);
   const sandboxImage = options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
   let cniConfDir: string | undefined;
+  let bridge: string | undefined;
   if (cri) {
     cniConfDir = join(dir, 'cni');
     mkdirSync(cniConfDir);
-    writeFileSync(join(cniConfDir, '10-loopback.conflist'), LOOPBACK_CONFLIST);
+    bridge = `kcc${Math.floor(Math.random() * 0xffff)
+      .toString(16)
+      .padStart(4, '0')}`;
+    writeFileSync(join(cniConfDir, '10-bridge.conflist'), bridgeConflist(dir, bridge));
   }
   const configPath = join(dir, 'config.toml');
   const cniOpt = cniConfDir === undefined ? undefined : { conf: cniConfDir, sandboxImage };
@@ -286,6 +315,7 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
     await exited;
     clearTimeout(timer);
     await unmountAll(dir);
+    if (bridge !== undefined) await run(['ip', 'link', 'del', bridge], { timeoutMs: 10_000 });
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   const ctr = (args: readonly string[], opts: CtrOptions = {}): Promise<CommandResult> =>

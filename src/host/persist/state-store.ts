@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSystemError } from '#src/lib/index.js';
@@ -5,6 +6,7 @@ import { PersistError } from './errors.js';
 import { parseSandboxRecord, type SandboxRecord } from './sandbox-record.js';
 
 const STATE_FILE = 'state.json';
+const SHORT_ID = 24;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** Validates an id before it becomes a path component (containerd ids are [A-Za-z0-9_.-]). */
@@ -30,8 +32,15 @@ export class StateStore {
     this.root = root;
   }
 
+  /**
+   * The sandbox's folder. Long ids (CRI uses 64 hex digits) are shortened to a prefix plus a hash,
+   * so the unix sockets inside stay below the 107-byte limit.
+   */
   dirOf(sandboxId: string): string {
-    return join(this.root, checkId(sandboxId));
+    const id = checkId(sandboxId);
+    if (id.length <= SHORT_ID) return join(this.root, id);
+    const digest = createHash('sha256').update(id).digest('hex').slice(0, 10);
+    return join(this.root, `${id.slice(0, 12)}-${digest}`);
   }
 
   save(record: SandboxRecord): void {
@@ -73,6 +82,7 @@ export class StateStore {
     rmSync(this.dirOf(sandboxId), { recursive: true, force: true });
   }
 
+  /** The sandbox folders present (names, not ids: long ids are shortened). */
   list(): string[] {
     try {
       return readdirSync(this.root).filter((n) => ID_RE.test(n));
