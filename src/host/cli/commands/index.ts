@@ -7,6 +7,8 @@ import { verifyEvidenceCommand } from './verify-evidence.js';
 import { regoCommand } from './rego.js';
 import { imageCommand } from './image.js';
 import { installCommand } from './install.js';
+import { kbsCommand } from './kbs.js';
+import { kbsClientCommand } from './kbs-client.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
@@ -21,6 +23,8 @@ export const SUBCOMMANDS: readonly Command[] = [
   regoCommand,
   imageCommand,
   installCommand,
+  kbsCommand,
+  kbsClientCommand,
 ];
 
 export const ROOT_COMMAND: Command = {
