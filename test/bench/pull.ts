@@ -54,7 +54,7 @@ function vmHwmKiB(pid: number): number | undefined {
 /** Runs argv, sampling VmHWM every 20 ms; returns wall ms and the last (= peak) VmHWM seen. */
 function runSampled(
   argv: readonly string[],
-  killAfterMs?: number,
+  killWhen?: Promise<void>,
 ): Promise<{ ms: number; hwmKiB: number; code: number | null; stderr: string }> {
   const [cmd, ...args] = argv;
   return new Promise((resolve, reject) => {
@@ -66,8 +66,11 @@ function runSampled(
     const timer = setInterval(() => {
       if (child.pid !== undefined) hwm = Math.max(hwm, vmHwmKiB(child.pid) ?? 0);
     }, 20);
-    const killer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), killAfterMs);
+    let killer: NodeJS.Timeout | undefined;
+    // once the idle program is fully loaded (it connected), sample a little longer, then stop it
+    void killWhen?.then(() => {
+      killer = setTimeout(() => child.kill('SIGTERM'), 500);
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
@@ -104,14 +107,24 @@ async function gunzipTar(layout: string, into: string): Promise<number> {
 }
 
 /** A TCP server that accepts and never answers: the pull process idles fully loaded. */
-async function silentServer(): Promise<{ host: string; close: () => Promise<void> }> {
+async function silentServer(): Promise<{
+  host: string;
+  connected: Promise<void>;
+  close: () => Promise<void>;
+}> {
   const sockets: Socket[] = [];
-  const s = createServer((c) => sockets.push(c));
+  let onConnect = (): void => undefined;
+  const connected = new Promise<void>((r) => (onConnect = r));
+  const s = createServer((c) => {
+    sockets.push(c);
+    onConnect();
+  });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const a = s.address();
   const port = typeof a === 'object' && a !== null ? a.port : 0;
   return {
     host: `127.0.0.1:${String(port)}`,
+    connected,
     close: () =>
       new Promise<void>((r) => {
         for (const c of sockets) c.destroy();
@@ -150,7 +163,7 @@ async function measure(ctx: BenchContext): Promise<BenchResult> {
         '--insecure-registry',
         idleServer.host,
       ],
-      1500,
+      idleServer.connected,
     );
     await idleServer.close();
 
