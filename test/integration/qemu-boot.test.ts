@@ -91,7 +91,8 @@ describe.skipIf(!hasQemu)('qemu boot of the guest image (TCG here)', () => {
     const vm: Vm = await startVm(spec, opts);
     try {
       expect(vm.state).toBe('running');
-      const signal = AbortSignal.timeout(200_000);
+      // generous: on a loaded 2-core host a TCG boot to node can take minutes
+      const signal = AbortSignal.timeout(540_000);
       await waitForConsoleMarker(spec.consoleLogPath, GUEST_INIT_MARKERS.ready, {
         signal,
         exited: vm.exited,
@@ -120,7 +121,7 @@ describe.skipIf(!hasQemu)('qemu boot of the guest image (TCG here)', () => {
     expect(existsSync(join(spec.stateDir, 'qmp.sock'))).toBe(false);
     expect(existsSync(join(d, 'agent.sock'))).toBe(false);
     await vm.stop();
-  }, 240_000);
+  }, 600_000);
 
   test('refuses to boot with a wrong dm-verity root hash, printing the verity marker', async () => {
     const d = mkdtempSync(join(dir, 'bad-'));
@@ -132,7 +133,7 @@ describe.skipIf(!hasQemu)('qemu boot of the guest image (TCG here)', () => {
     try {
       const exit = await Promise.race([
         vm.exited,
-        new Promise<'timeout'>((r) => setTimeout(r, 150_000, 'timeout')),
+        new Promise<'timeout'>((r) => setTimeout(r, 540_000, 'timeout')),
       ]);
       expect(exit).not.toBe('timeout');
       expect(vm.consoleTail(50).some((l) => l.includes(GUEST_INIT_MARKERS.verityFailed))).toBe(
@@ -143,7 +144,7 @@ describe.skipIf(!hasQemu)('qemu boot of the guest image (TCG here)', () => {
     } finally {
       await vm.stop();
     }
-  }, 240_000);
+  }, 600_000);
 
   test('fails clearly when the kernel is missing, leaving nothing behind', async () => {
     const d = mkdtempSync(join(dir, 'nokernel-'));
