@@ -1,5 +1,6 @@
 import type { Benchmark } from './benchmark.js';
 import { bootBenchmark } from './boot.js';
+import { kbsBenchmark } from './kbs.js';
 import { pullBenchmark } from './pull.js';
 import { regoBenchmark } from './rego.js';
 import { ttrpcBenchmark } from './ttrpc.js';
@@ -10,4 +11,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   pullBenchmark,
   regoBenchmark,
   ttrpcBenchmark,
+  kbsBenchmark,
 ];
