@@ -17,6 +17,7 @@ export const BUNDLES = [
   ['test/bench/main.ts', 'dist/bench.mjs'],
   ['guest/build/main.ts', 'dist/guest-build.mjs'],
   ['attestation/main.ts', 'dist/kbs.mjs'],
+  ['guest/components-main.ts', 'dist/guest/guest-components.mjs'],
 ];
 
 const banner = [
