@@ -1,11 +1,18 @@
 // Entry point of the guest agent (bundled to dist/guest/kata-agent.mjs, run as the VM's main
 // program after the initramfs switch_root; see guest/agent/README.md).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { JsonLogger, TraceSwitches, describeError } from '#src/lib/index.js';
 import { AgentServer, prepareDirs, serveChannel } from '#guest/agent/index.js';
 import { AGENT_VERSION, loadAgentConfig } from '#guest/config/index.js';
-import { AllowAllPolicy } from '#guest/policy/index.js';
+import {
+  AllowAllPolicy,
+  INITDATA_POLICY_PATH,
+  loadAgentPolicy,
+  type AgentPolicy,
+} from '#guest/policy/index.js';
 import { CommandMounter, Sandbox } from '#guest/sandbox/index.js';
 import * as native from '#native/index.js';
 
@@ -69,9 +76,28 @@ const sandbox = new Sandbox({
   deviceTimeoutMs: config.deviceTimeoutMs,
   oomPollMs: config.oomPollMs,
 });
+// Agent policy: initdata policy.rego, else the built-in default shipped beside this bundle
+// (policies/agent/). A policy that does not compile stops the agent (fail closed).
+const defaultPolicyPath = fileURLToPath(new URL('policies/agent/allow-all.rego', import.meta.url));
+let policy: AgentPolicy = new AllowAllPolicy();
+if (existsSync(defaultPolicyPath)) {
+  try {
+    policy = loadAgentPolicy({
+      initdataPolicyPath: INITDATA_POLICY_PATH,
+      defaultPolicyPath,
+      logger: log.child({ subsystem: 'policy' }),
+      requestLogPath: log.trace.enabled('policy')
+        ? join(config.runDir, 'agent-policy-requests.jsonl')
+        : undefined,
+    });
+  } catch (err) {
+    log.error('agent policy invalid', { error: err });
+    process.exit(1);
+  }
+} else log.warn('no agent policy files; allowing every request', { path: defaultPolicyPath });
 const server = new AgentServer({
   sandbox,
-  policy: new AllowAllPolicy(),
+  policy,
   log: log.child({ subsystem: 'agent' }),
   agentVersion: AGENT_VERSION,
   sysfs: config.sysfs,

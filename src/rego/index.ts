@@ -16,3 +16,13 @@ export { formatValue } from './format.js';
 export { parseModule, parseQuery, type ParseOptions } from './parser.js';
 export { runConformance, runCase } from './conformance/runner.js';
 export type { CaseOutcome, ConformanceReport, OpaCase } from './conformance/runner.js';
+export {
+  PolicySession,
+  PolicySessionError,
+  applyJsonPatch,
+  applyStatePatch,
+  parseVerdict,
+  type PolicySessionErrorCode,
+  type PolicySessionOptions,
+  type SessionDecision,
+} from './policy-session.js';

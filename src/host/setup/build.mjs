@@ -3,7 +3,7 @@
 // and the guest gets a single file). Type-checking is `npm run typecheck`; this only bundles.
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +44,10 @@ await Promise.all(
     }),
   ),
 );
+// The agent policies ride with the agent bundle: the guest image installs dist/guest/ as /opt/kata-cc/.
+cpSync(join(root, 'policies', 'agent'), join(root, 'dist', 'guest', 'policies', 'agent'), {
+  recursive: true,
+});
 process.stderr.write(
   `[build] ${present.length} bundles: ${present.map(([, o]) => o).join(', ')}\n`,
 );
