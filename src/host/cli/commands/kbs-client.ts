@@ -84,8 +84,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<number
     caPem: v.ca === undefined ? undefined : (await readArg(v.ca, '--ca')).toString(),
   });
   const adminToken = async (): Promise<string> => {
-    if (v['admin-key'] === undefined)
-      throw new UsageError(`${action} needs --admin-key FILE`);
+    if (v['admin-key'] === undefined) throw new UsageError(`${action} needs --admin-key FILE`);
     return signAdminToken((await readArg(v['admin-key'], '--admin-key')).toString());
   };
   const file = async (): Promise<Buffer> => {
