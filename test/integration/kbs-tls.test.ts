@@ -21,6 +21,7 @@ describe('KBS over TLS', () => {
   test.skipIf(!hasOpenssl)(
     'serves the RCAR over https to a client that trusts the certificate',
     async () => {
+      dir = tmpdir('kata-cc-kbs-tls-');
       const cert = join(dir.path, 'cert.pem');
       const key = join(dir.path, 'key.pem');
       const r = spawnSync('openssl', [
