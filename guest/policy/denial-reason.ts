@@ -5,10 +5,8 @@
  * privileged-ness, capabilities and mounts. Otherwise it quotes the last print() lines.
  */
 import { isPlainObject } from '#src/lib/index.js';
-import type { JsonValue } from '#src/rego/index.js';
+import { describeDenial, type JsonValue } from '#src/rego/index.js';
 
-/** How many trailing print() lines a fallback reason quotes. */
-const PRINT_TAIL = 2;
 const MAX_SHOWN = 160;
 const NAME_KEY = 'io.kubernetes.cri.container-name';
 const IMAGE_KEY = 'io.kubernetes.cri.image-name';
@@ -103,23 +101,13 @@ export interface ReasonContext {
 
 /** The reason text (without the "<Request> is blocked by policy: " prefix). */
 export function denialReason(c: ReasonContext): string {
-  if (c.isUndefined) return `the policy has no rule for ${c.request}`;
-  if (c.request === 'CreateContainerRequest') {
-    const containers = get(c.policyData, 'containers');
-    if (Array.isArray(containers)) {
-      const objs = containers.filter((x): x is Obj => isPlainObject(x));
-      const cand = pickCandidate(objs, c.input);
-      const diff =
-        cand === undefined
-          ? 'no policy container has this name or image'
-          : compareContainer(cand, c.input);
-      if (diff !== undefined) return diff;
-    }
-  }
-  const tail = c.prints
-    .slice(-PRINT_TAIL)
-    .map((l) => (l.length > MAX_SHOWN ? `${l.slice(0, MAX_SHOWN)}…` : l));
-  return tail.length > 0
-    ? `${c.request} rule is false (last policy output: ${tail.join(' | ')})`
-    : `${c.request} rule is false`;
+  if (c.isUndefined || c.request !== 'CreateContainerRequest') return describeDenial(c);
+  const containers = get(c.policyData, 'containers');
+  if (!Array.isArray(containers)) return describeDenial(c);
+  const cand = pickCandidate(
+    containers.filter((x): x is Obj => isPlainObject(x)),
+    c.input,
+  );
+  if (cand === undefined) return 'no container of the policy has this name or image';
+  return compareContainer(cand, c.input) ?? describeDenial(c);
 }

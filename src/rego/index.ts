@@ -21,6 +21,7 @@ export {
   PolicySessionError,
   applyJsonPatch,
   applyStatePatch,
+  describeDenial,
   parseVerdict,
   type PolicySessionErrorCode,
   type PolicySessionOptions,

@@ -122,6 +122,23 @@ export class PolicySession {
   }
 }
 
+/** How many trailing print() lines `describeDenial` quotes, and how long each may be. */
+const PRINT_TAIL = 2;
+const MAX_LINE = 160;
+
+/** A generic, short denial reason: no rule, or the rule was false plus its last print lines. */
+export function describeDenial(
+  d: Pick<SessionDecision, 'request' | 'prints' | 'isUndefined'>,
+): string {
+  if (d.isUndefined) return `the policy has no rule for ${d.request}`;
+  const tail = d.prints
+    .slice(-PRINT_TAIL)
+    .map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l));
+  return tail.length > 0
+    ? `${d.request} rule is false (last policy output: ${tail.join(' | ')})`
+    : `${d.request} rule is false`;
+}
+
 /** A rule value: `true`/`false`, or `{ allowed: boolean, ops?: patch[] }` (genpolicy). */
 export function parseVerdict(
   value: JsonValue | undefined,

@@ -5,6 +5,7 @@ import { checkCommand } from './check.js';
 import { guestCommand } from './guest.js';
 import { verifyEvidenceCommand } from './verify-evidence.js';
 import { regoCommand } from './rego.js';
+import { policyCommand } from './policy.js';
 import { imageCommand } from './image.js';
 import { installCommand } from './install.js';
 import { kbsCommand } from './kbs.js';
@@ -21,6 +22,7 @@ export const SUBCOMMANDS: readonly Command[] = [
   guestCommand,
   verifyEvidenceCommand,
   regoCommand,
+  policyCommand,
   imageCommand,
   installCommand,
   kbsCommand,
