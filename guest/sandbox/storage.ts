@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sleep } from '#src/lib/index.js';
 import { SandboxError, invalidInput } from './errors.js';
@@ -10,6 +10,12 @@ import { checkAbsolutePath, isWithin } from './validate.js';
 const BLOCK_FSTYPES = ['erofs', 'ext4'] as const;
 const BLOCK_DRIVERS = ['blk', 'virtio-blk'];
 const PCI_PATH = /^[0-9a-f]{2}(\/[0-9a-f]{2}){0,3}$/;
+/** `serial:<id>`: the virtio-blk disk whose serial is `<id>` (hot-plugged by the host). */
+const SERIAL_SOURCE = /^serial:([A-Za-z0-9_-]{1,20})$/;
+/** Bound on waiting for a hot-plugged disk (PCIe hot-plug under TCG can take seconds). */
+export const SERIAL_WAIT_MIN_MS = 30_000;
+/** After this long without the disk, ask the kernel once to rescan the PCI bus. */
+const RESCAN_AFTER_MS = 2_000;
 
 export interface StorageOptions {
   readonly mounter: Mounter;
@@ -105,7 +111,10 @@ async function mountBlockOverlay(
   }
 }
 
-/** `/dev/vdX` as given, or a Kata PCI path (`02/00`) resolved through sysfs. */
+/**
+ * `/dev/vdX` as given, `serial:<id>` (the virtio-blk disk with that serial, waited for), or a Kata
+ * PCI path (`02/00`) resolved through sysfs.
+ */
 export async function resolveBlockDevice(
   source: string,
   o: StorageOptions,
@@ -126,9 +135,11 @@ export async function resolveBlockDevice(
     }
     return dev;
   }
+  const serial = SERIAL_SOURCE.exec(source)?.[1];
+  if (serial !== undefined) return waitForSerial(serial, o, signal);
   if (!PCI_PATH.test(source))
     throw invalidInput(
-      `storage.source: ${JSON.stringify(source)} is neither /dev/<name> nor a PCI path like 02/00`,
+      `storage.source: ${JSON.stringify(source)} is neither /dev/<name>, serial:<id> nor a PCI path like 02/00`,
     );
   const deadline = Date.now() + o.deviceTimeoutMs;
   for (;;) {
@@ -142,6 +153,48 @@ export async function resolveBlockDevice(
       );
     await sleep(20, signal);
   }
+}
+
+/** The /dev/vdX whose virtio-blk serial is `serial`; polls sysfs, rescanning the PCI bus once. */
+async function waitForSerial(
+  serial: string,
+  o: StorageOptions,
+  signal?: AbortSignal,
+): Promise<string> {
+  const t0 = Date.now();
+  const deadline = t0 + Math.max(o.deviceTimeoutMs, SERIAL_WAIT_MIN_MS);
+  let rescanned = false;
+  for (;;) {
+    const name = await findBySerial(serial, o.sysfs);
+    if (name !== undefined) {
+      const dev = `/dev/${name}`;
+      const isBlock = await stat(dev).then(
+        (st) => st.isBlockDevice(),
+        () => false,
+      );
+      if (isBlock) return dev;
+    }
+    if (Date.now() > deadline)
+      throw new SandboxError(
+        'not_found',
+        'ERR_SANDBOX_STORAGE',
+        `storage.source: no virtio-blk disk with serial ${serial} appeared within ${String(Date.now() - t0)} ms (was it hot-plugged?)`,
+      );
+    if (!rescanned && Date.now() - t0 > RESCAN_AFTER_MS) {
+      rescanned = true;
+      await writeFile(join(o.sysfs, 'bus', 'pci', 'rescan'), '1').catch(() => undefined);
+    }
+    await sleep(50, signal);
+  }
+}
+
+async function findBySerial(serial: string, sysfs: string): Promise<string | undefined> {
+  const blocks = await readdir(join(sysfs, 'block')).catch(() => [] as string[]);
+  for (const b of blocks.filter((n) => /^vd[a-z]+$/.test(n))) {
+    const got = await readFile(join(sysfs, 'block', b, 'serial'), 'utf8').catch(() => '');
+    if (got.trim() === serial) return b;
+  }
+  return undefined;
 }
 
 async function findPciBlock(pciPath: string, sysfs: string): Promise<string | undefined> {

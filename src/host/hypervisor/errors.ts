@@ -4,6 +4,7 @@ import { CcError, type ErrorKind } from '#src/lib/index.js';
 export type HypervisorErrorCode =
   | 'ERR_VM_SPEC'
   | 'ERR_VM_STATE'
+  | 'ERR_VM_HOTPLUG'
   | 'ERR_TEE_UNAVAILABLE'
   | 'ERR_ACCEL_UNAVAILABLE'
   | 'ERR_PROCESS_SPAWN'

@@ -18,6 +18,12 @@ export {
   type VmStopOptions,
 } from './vm.js';
 export {
+  DiskHotplug,
+  hotplugNodeName,
+  type HotplugQmp,
+  type DetachDiskOptions,
+} from './disk-hotplug.js';
+export {
   buildQemuArgs,
   baseArgs,
   machineArgs,
@@ -26,6 +32,10 @@ export {
   teeArgs,
   kernelArgs,
   diskArgs,
+  checkDiskId,
+  hotplugPorts,
+  hotplugPortArgs,
+  HOTPLUG_PORT_COUNT,
   agentChannelArgs,
   consoleArgs,
   qmpArgs,

@@ -151,6 +151,32 @@ function virtioDevice(
   return confidential ? `${pciName},disable-legacy=on,iommu_platform=on` : pciName;
 }
 
+/** A disk id is also its virtio-blk serial: 1-20 of [A-Za-z0-9_-], not `root` or `kata-root`. */
+export function checkDiskId(id: string): void {
+  if (!/^[A-Za-z0-9_-]{1,20}$/.test(id) || id === ROOT_DISK_SERIAL || id === 'root') {
+    throw bad(
+      `disk id ${JSON.stringify(id)}: expected 1-20 of [A-Za-z0-9_-], not root or ${ROOT_DISK_SERIAL}`,
+    );
+  }
+}
+
+/** How many PCIe root ports a q35 guest without a TEE gets for disk hot-plug. */
+export const HOTPLUG_PORT_COUNT = 4;
+
+/** Ids of the hot-plug root ports (`kata-rp0` …) a spec gets; none for microvm or a TEE guest. */
+export function hotplugPorts(machine: Machine, confidential: boolean): string[] {
+  if (machine !== 'q35' || confidential) return [];
+  return Array.from({ length: HOTPLUG_PORT_COUNT }, (_, i) => `kata-rp${i}`);
+}
+
+/** The empty PCIe root ports disks are hot-plugged into (after every other device, so boot disks keep their order). */
+export function hotplugPortArgs(ports: readonly string[]): string[] {
+  return ports.flatMap((id, i) => [
+    '-device',
+    `pcie-root-port,id=${id},bus=pcie.0,chassis=1,slot=${i + 1}`,
+  ]);
+}
+
 /** The root disk (read-only, serial kata-root) and the extra disks (serial = id). */
 export function diskArgs(
   machine: Machine,
@@ -165,11 +191,7 @@ export function diskArgs(
     out.push('-device', `${dev},drive=root,serial=${ROOT_DISK_SERIAL}`);
   }
   for (const d of disks) {
-    if (!/^[A-Za-z0-9_-]{1,20}$/.test(d.id) || d.id === ROOT_DISK_SERIAL || d.id === 'root') {
-      throw bad(
-        `disk id ${JSON.stringify(d.id)}: expected 1-20 of [A-Za-z0-9_-], not root or ${ROOT_DISK_SERIAL}`,
-      );
-    }
+    checkDiskId(d.id);
     out.push(
       '-drive',
       `file=${optValue(d.path)},if=none,id=disk-${d.id},format=${d.format ?? 'raw'}${d.readonly ? ',readonly=on' : ''}`,
@@ -261,6 +283,7 @@ export function buildQemuArgs(spec: VmSpec, options: QemuCommandOptions): string
     ...kernelArgs(spec),
     ...diskArgs(machine, spec.rootDisk, spec.disks, confidential),
     ...agentChannelArgs(machine, spec.agentChannel, confidential),
+    ...hotplugPortArgs(hotplugPorts(machine, confidential)),
     ...consoleArgs(spec.consoleLogPath),
     ...qmpArgs(options.qmpSocketPath),
   ];

@@ -5,11 +5,18 @@ import { resolveAccel } from './accel-probe.js';
 import { readConsoleTail } from './console-tail.js';
 import { HypervisorError } from './errors.js';
 import { describeExit, SupervisedProcess, type ExitInfo } from './process-supervisor.js';
-import { buildQemuArgs } from './qemu-args.js';
+import { DiskHotplug, type DetachDiskOptions } from './disk-hotplug.js';
+import { buildQemuArgs, hotplugPorts } from './qemu-args.js';
 import { QmpClient, type QmpEvent, type QmpStatus } from './qmp-client.js';
 import { requireTee } from './tee-host.js';
 import { checkSocketPath, validateVmSpec } from './validate-vm-spec.js';
-import type { Accel, AccelMode, VmSpec } from './vm-spec.js';
+import {
+  isConfidential,
+  type Accel,
+  type AccelMode,
+  type DiskSpec,
+  type VmSpec,
+} from './vm-spec.js';
 
 export type VmState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
@@ -62,6 +69,13 @@ export interface Vm {
   resume(options?: VmOpOptions): Promise<void>;
   /** QMP quit, then SIGTERM, then SIGKILL; removes the VM's sockets. Idempotent. */
   stop(options?: VmStopOptions): Promise<void>;
+  /**
+   * Hot-plugs `disk` as a virtio-blk (serial = disk id) into a free PCIe root port. q35 guests
+   * without a TEE only; others fail `failed_precondition` / ERR_VM_HOTPLUG.
+   */
+  attachDisk(disk: DiskSpec, options?: VmOpOptions): Promise<void>;
+  /** Unplugs a hot-plugged disk: device_del, wait for DEVICE_DELETED, blockdev-del. */
+  detachDisk(id: string, options?: DetachDiskOptions): Promise<void>;
 }
 
 function socketsOf(spec: VmSpec, qmpPath: string): string[] {
@@ -164,6 +178,7 @@ class QemuVm implements Vm {
   readonly #sockets: readonly string[];
   readonly #log: Logger;
   readonly #sm: StateMachine<VmState>;
+  readonly #hotplug: DiskHotplug;
   #stopping: Promise<void> | undefined;
 
   constructor(
@@ -189,6 +204,11 @@ class QemuVm implements Vm {
       'ERR_VM_STATE',
     );
     this.exited = proc.exited;
+    this.#hotplug = new DiskHotplug(
+      qmp,
+      hotplugPorts(spec.machine ?? 'q35', isConfidential(spec.tee)),
+      log.child({ subsystem: 'hotplug' }),
+    );
     qmp.onEvent((e) => {
       this.#onEvent(e);
     });
@@ -232,6 +252,28 @@ class QemuVm implements Vm {
   stop(options: VmStopOptions = {}): Promise<void> {
     this.#stopping ??= this.#stop(options);
     return this.#stopping;
+  }
+
+  async attachDisk(disk: DiskSpec, options: VmOpOptions = {}): Promise<void> {
+    this.#require('attach a disk to', 'running', 'paused');
+    if (isConfidential(this.#spec.tee))
+      throw new HypervisorError(
+        'failed_precondition',
+        'ERR_VM_HOTPLUG',
+        `vm ${this.id} is a ${this.#spec.tee.kind} guest: confidential guests get no hot-plug (boot with the disk instead)`,
+      );
+    if ((this.#spec.machine ?? 'q35') !== 'q35')
+      throw new HypervisorError(
+        'failed_precondition',
+        'ERR_VM_HOTPLUG',
+        `vm ${this.id} runs machine ${this.#spec.machine ?? 'q35'}: disk hot-plug needs q35`,
+      );
+    await this.#hotplug.attach(disk, options);
+  }
+
+  async detachDisk(id: string, options: DetachDiskOptions = {}): Promise<void> {
+    this.#require('detach a disk from', 'running', 'paused');
+    await this.#hotplug.detach(id, options);
   }
 
   #require(action: string, ...states: VmState[]): void {

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, type Logger } from '#src/lib/index.js';
 import type { HostConfig } from '#src/host/config/index.js';
@@ -101,7 +102,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
         vmExited: vm.exited,
       });
       log.info('agent connected', { boot_ms: Date.now() - t0, accel: vm.accel });
-      const sandbox = new VmSandbox(vm, agent, log);
+      const sandbox = new VmSandbox(vm, agent, log, { stateDir: spec.stateDir, confidential });
       await agent.createSandbox(
         { sandboxId: spec.sandboxId, hostname: hostnameOf(spec.first), storages: [] },
         { signal },
@@ -129,17 +130,39 @@ function hostnameOf(c: BackendContainer): string {
   return typeof h === 'string' ? h : '';
 }
 
+/** Guest storage source naming a virtio-blk disk by its serial (see guest/sandbox README). */
+export function serialSource(diskId: string): string {
+  return `serial:${diskId}`;
+}
+
+interface HotplugDisk {
+  readonly id: string;
+  readonly path: string;
+}
+
 class VmSandbox implements SandboxBackend {
   readonly #vm: Vm;
   readonly #agent: AgentClient;
   readonly #log: Logger;
+  readonly #stateDir: string;
+  readonly #confidential: boolean;
+  /** container id → its hot-plugged rootfs disk. */
+  readonly #disks = new Map<string, HotplugDisk>();
+  #diskSeq = 0;
   readonly exited: Promise<void>;
   #stopped: Promise<void> | undefined;
 
-  constructor(vm: Vm, agent: AgentClient, log: Logger) {
+  constructor(
+    vm: Vm,
+    agent: AgentClient,
+    log: Logger,
+    o: { readonly stateDir: string; readonly confidential: boolean },
+  ) {
     this.#vm = vm;
     this.#agent = agent;
     this.#log = log;
+    this.#stateDir = o.stateDir;
+    this.#confidential = o.confidential;
     this.exited = vm.exited.then(() => undefined);
   }
 
@@ -164,14 +187,60 @@ class VmSandbox implements SandboxBackend {
   }
 
   async createContainer(c: BackendContainer, signal?: AbortSignal): Promise<void> {
-    if (!isCriSandbox(c)) {
+    if (isCriSandbox(c)) {
+      await this.createFirst(c, undefined, signal);
+      return;
+    }
+    if (this.#confidential) {
       throw new RuntimeError(
-        'unimplemented',
+        'failed_precondition',
         'ERR_RUNTIME_UNSUPPORTED',
-        `container ${c.containerId}: a second container needs disk hot-plug, which the hypervisor layer does not offer yet`,
+        `container ${c.containerId}: a confidential pod gets no disk hot-plug, so a second container cannot get a rootfs from the host (use guest image pull)`,
       );
     }
-    await this.createFirst(c, undefined, signal);
+    if (this.#disks.has(c.containerId))
+      throw new RuntimeError(
+        'already_exists',
+        'ERR_RUNTIME_EXISTS',
+        `container ${c.containerId} already has a disk`,
+      );
+    const id = `c${String(++this.#diskSeq)}`;
+    const img = await buildRootfsImage(
+      c.rootfsDir,
+      join(this.#stateDir, `${c.containerId}.erofs`),
+      { confidential: false, signal },
+    );
+    const hd: HotplugDisk = { id, path: img.path };
+    try {
+      await this.#vm.attachDisk({ id: hd.id, path: hd.path, readonly: true }, { signal });
+    } catch (err) {
+      await rm(hd.path, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    this.#disks.set(c.containerId, hd);
+    try {
+      await this.createFirst(c, serialSource(hd.id), signal);
+    } catch (err) {
+      await this.#releaseDisk(c.containerId);
+      throw err;
+    }
+  }
+
+  /** Best effort: unplugs a container's hot-plugged rootfs disk and deletes its image. */
+  async #releaseDisk(containerId: string): Promise<void> {
+    const d = this.#disks.get(containerId);
+    if (d === undefined) return;
+    this.#disks.delete(containerId);
+    try {
+      await this.#vm.detachDisk(d.id, { timeoutMs: 30_000 });
+      await rm(d.path, { force: true });
+    } catch (err) {
+      this.#log.warn('cannot detach the rootfs disk of a removed container', {
+        container_id: containerId,
+        disk: d.id,
+        err: describeError(err),
+      });
+    }
   }
 
   async startContainer(containerId: string, signal?: AbortSignal): Promise<number> {
@@ -221,8 +290,9 @@ class VmSandbox implements SandboxBackend {
     );
   }
 
-  removeContainer(containerId: string, signal?: AbortSignal): Promise<void> {
-    return this.#agent.removeContainer(containerId, { signal });
+  async removeContainer(containerId: string, signal?: AbortSignal): Promise<void> {
+    await this.#agent.removeContainer(containerId, { signal });
+    await this.#releaseDisk(containerId);
   }
 
   pauseContainer(containerId: string, signal?: AbortSignal): Promise<void> {

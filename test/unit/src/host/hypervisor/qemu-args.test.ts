@@ -4,6 +4,7 @@ import {
   BASE_KERNEL_PARAMS,
   buildQemuArgs,
   diskArgs,
+  hotplugPorts,
   kernelArgs,
   optValue,
   teeArgs,
@@ -69,6 +70,14 @@ describe('buildQemuArgs', () => {
       'socket,id=ch0,path=/run/p/agent.sock,server=on,wait=off',
       '-device',
       'virtserialport,chardev=ch0,name=agent.channel.0',
+      '-device',
+      'pcie-root-port,id=kata-rp0,bus=pcie.0,chassis=1,slot=1',
+      '-device',
+      'pcie-root-port,id=kata-rp1,bus=pcie.0,chassis=1,slot=2',
+      '-device',
+      'pcie-root-port,id=kata-rp2,bus=pcie.0,chassis=1,slot=3',
+      '-device',
+      'pcie-root-port,id=kata-rp3,bus=pcie.0,chassis=1,slot=4',
       '-chardev',
       'file,id=console0,path=/run/p/console.log',
       '-serial',
@@ -78,6 +87,19 @@ describe('buildQemuArgs', () => {
       '-mon',
       'chardev=qmp0,mode=control',
     ]);
+  });
+
+  test('gives hot-plug root ports to q35 guests only, never to microvm or confidential guests', () => {
+    expect(hotplugPorts('q35', false)).toEqual(['kata-rp0', 'kata-rp1', 'kata-rp2', 'kata-rp3']);
+    expect(hotplugPorts('microvm', false)).toEqual([]);
+    expect(hotplugPorts('q35', true)).toEqual([]);
+    const mm = buildQemuArgs(spec({ machine: 'microvm' }), { accel: 'tcg', qmpSocketPath: '/q' });
+    expect(mm.join(' ')).not.toContain('pcie-root-port');
+    const tdx = buildQemuArgs(spec({ tee: { kind: 'tdx', firmware: '/fw' } }), {
+      accel: 'kvm',
+      qmpSocketPath: '/q',
+    });
+    expect(tdx.join(' ')).not.toContain('pcie-root-port');
   });
 
   test('uses -accel kvm and -cpu host when KVM works', () => {
