@@ -6,12 +6,17 @@ export interface PolicyDecision {
 }
 
 /**
- * The agent policy: every AgentService handler asks `check` before doing anything. The Rego
- * engine backs this later (initdata `policy.rego`, SetPolicy); `requestName` is the Kata request
+ * The agent policy: every AgentService handler asks `check` before doing anything. `RegoAgentPolicy`
+ * backs it with Rego (initdata `policy.rego`, SetPolicy); `requestName` is the Kata request
  * message name (`CreateContainerRequest`) and `request` the decoded wire message.
  */
 export interface AgentPolicy {
   check(requestName: string, request: unknown): Promise<PolicyDecision>;
+  /**
+   * SetPolicy (policies that support replacement): checks `SetPolicyRequest` with the current
+   * policy, then installs `request.policy`. A denied or invalid policy leaves the old one in place.
+   */
+  setPolicy?(request: { readonly policy: string }): Promise<PolicyDecision>;
 }
 
 const ALLOW: PolicyDecision = Object.freeze({ allowed: true, reason: '' });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { MemorySink, JsonLogger, NULL_LOGGER } from '#src/lib/index.js';
+import { compileModules } from '#src/rego/index.js';
 import { compileAgentPolicy, RegoAgentPolicy } from '#guest/policy/index.js';
 import { PROJECT_ROOT } from '#test/helpers/source-files.js';
 
@@ -29,6 +30,13 @@ describe('RegoAgentPolicy', () => {
       'CheckRequest',
     ])
       expect((await p.check(name, {})).allowed, name).toBe(true);
+  });
+
+  test('the built-in policies parse as Rego v1 too', () => {
+    for (const f of ['allow-all.rego', 'allow-all-except-exec-process.rego'])
+      expect(compileModules([{ path: f, text: read(f) }]).modules[0]?.pkg).toEqual([
+        'agent_policy',
+      ]);
   });
 
   test('allow-all-except-exec-process.rego denies only ExecProcessRequest', async () => {
