@@ -27,8 +27,17 @@ export interface RegoPolicyDecision extends PolicyDecision {
   readonly isPermissiveAllow: boolean;
 }
 
-/** Compiles an agent policy (Rego v0 syntax, as genpolicy writes it and regorus reads it). */
+/**
+ * Compiles an agent policy: as Rego v1 first, then as v0 (genpolicy output, what regorus reads)
+ * when v1 rejects it. v1 first because a v1 text read as v0 can silently mean something else
+ * (`p if { … }` without the `if` import).
+ */
 export function compileAgentPolicy(text: string, path: string): CompiledPolicy {
+  try {
+    return compileModules([{ path, text }]);
+  } catch {
+    // not v1: try v0 below, and report its error
+  }
   try {
     return compileModules([{ path, text }], { v0: true });
   } catch (err) {

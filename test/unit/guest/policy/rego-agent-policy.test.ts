@@ -39,6 +39,14 @@ describe('RegoAgentPolicy', () => {
       ]);
   });
 
+  test('reads a Rego v1 policy as v1 (p if { … } without imports is not v0 nonsense)', async () => {
+    const p = make(
+      'package agent_policy\ndefault ExecProcessRequest := false\nExecProcessRequest if input.ok == true\n',
+    );
+    expect((await p.check('ExecProcessRequest', { ok: false })).allowed).toBe(false);
+    expect((await p.check('ExecProcessRequest', { ok: true })).allowed).toBe(true);
+  });
+
   test('allow-all-except-exec-process.rego denies only ExecProcessRequest', async () => {
     const p = make(read('allow-all-except-exec-process.rego'));
     expect((await p.check('CreateContainerRequest', {})).allowed).toBe(true);
