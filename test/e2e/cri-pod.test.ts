@@ -89,6 +89,8 @@ describe.skipIf(env.problem !== '')(
         expect(state, shimLog(env, podId)).toBe(2); // CONTAINER_EXITED
         const log = readFileSync(join(logDir, 'hello.log'), 'utf8');
         expect(log).toMatch(/ stdout F hello-from-hotplugged-rootfs\n/);
+        await cri.runtime.RemoveContainer({ container_id: cid });
+        expect(shimLog(env, podId, 400), 'the rootfs disk is unplugged').toContain('disk detached');
         await cri.runtime.StopPodSandbox({ pod_sandbox_id: podId });
         await cri.runtime.RemovePodSandbox({ pod_sandbox_id: podId });
         await new Promise((r) => setTimeout(r, 500));
