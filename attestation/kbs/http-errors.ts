@@ -1,7 +1,11 @@
 import { CcError, type ErrorKind } from '#src/lib/index.js';
 import { KBS_ERROR_TYPE_PREFIX, type KbsErrorInfo } from '#src/protocol/kbs/index.js';
 
-/** The Trustee error variant and HTTP status for a failure (the only place that knows numbers). */
+/**
+ * The Trustee error variant and HTTP status for a failure (the only place that knows numbers).
+ * The contract (issue #6, DESIGN.md §4, Trustee's "errors should yield 401 or 404"): 404 for a bad
+ * path or an unknown plugin (and a missing resource), 401 for every other failure.
+ */
 export interface HttpFailure {
   readonly status: number;
   readonly variant: string;
@@ -12,14 +16,14 @@ const BY_CODE: Readonly<Record<string, HttpFailure>> = {
   ERR_KBS_MALFORMED: { status: 401, variant: 'InvalidRequest' },
   ERR_KBS_BODY_INVALID: { status: 401, variant: 'InvalidRequest' },
   ERR_KBS_UNSUPPORTED_KEY: { status: 401, variant: 'InvalidRequest' },
-  ERR_KBS_BODY_TOO_LARGE: { status: 413, variant: 'InvalidRequest' },
+  ERR_KBS_BODY_TOO_LARGE: { status: 401, variant: 'PayloadTooLarge' },
   ERR_KBS_COOKIE_NOT_FOUND: { status: 401, variant: 'CookieNotFound' },
   ERR_KBS_SESSION_EXPIRED: { status: 401, variant: 'ExpiredCookie' },
   ERR_KBS_NONCE_USED: { status: 401, variant: 'UnAuthenticatedCookie' },
   ERR_KBS_SESSION_STATE: { status: 401, variant: 'UnAuthenticatedCookie' },
   ERR_KBS_TOKEN_NOT_FOUND: { status: 401, variant: 'TokenNotFound' },
   ERR_AS_TOKEN: { status: 401, variant: 'TokenVerifierError' },
-  ERR_KBS_POLICY_DENY: { status: 403, variant: 'PolicyDeny' },
+  ERR_KBS_POLICY_DENY: { status: 401, variant: 'PolicyDeny' },
   ERR_KBS_RESOURCE_NOT_FOUND: { status: 404, variant: 'ResourceNotFound' },
   ERR_KBS_PATH: { status: 404, variant: 'InvalidRequestPath' },
   ERR_KBS_PLUGIN_NOT_FOUND: { status: 404, variant: 'PluginNotFound' },

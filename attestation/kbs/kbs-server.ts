@@ -181,9 +181,10 @@ export class KbsServer {
         variant: f.variant,
         error: describeError(err),
       });
+      const tooLarge = err instanceof KbsError && err.code === 'ERR_KBS_BODY_TOO_LARGE';
       if (!res.headersSent)
-        sendJson(res, f.status, errorBody(err, f), f.status === 413 ? { connection: 'close' } : {});
-      if (f.status === 413) req.resume();
+        sendJson(res, f.status, errorBody(err, f), tooLarge ? { connection: 'close' } : {});
+      if (tooLarge) req.resume();
     }
   }
 

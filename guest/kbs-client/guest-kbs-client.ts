@@ -91,7 +91,7 @@ export class GuestKbsClient {
     try {
       return await this.#fetch(path, opts);
     } catch (err) {
-      if (!(err instanceof KbsProtocolError) || err.status !== 401)
+      if (!(err instanceof KbsProtocolError) || err.status !== 401 || err.variant === 'PolicyDeny')
         throw this.#resourceError(path, err);
       this.#log.info('resource refused, re-attesting', { resource: path, variant: err.variant });
     }
@@ -171,7 +171,7 @@ export class GuestKbsClient {
         `kbs resource ${path} not found`,
         { cause: err },
       );
-    if (err.status === 403)
+    if (err.status === 403 || err.variant === 'PolicyDeny')
       return new GuestKbsError(
         'permission_denied',
         'ERR_GUEST_KBS_DENIED',

@@ -162,14 +162,15 @@ describe('KBS RCAR round trip', () => {
     );
   });
 
-  test('a deny-all resource policy answers 403 PolicyDeny', async () => {
+  test('a deny-all resource policy answers 401 PolicyDeny', async () => {
     kbs = await startKbs();
     await provision(kbs, { policy: DENY_ALL });
     const client = kbs.client();
     await client.attest(sampleEvidenceProvider());
     await expect(client.getResource('default/key/1')).rejects.toMatchObject({
-      status: 403,
+      status: 401,
       variant: 'PolicyDeny',
+      kind: 'permission_denied',
     });
   });
 
@@ -182,8 +183,9 @@ describe('KBS RCAR round trip', () => {
     const client = kbs.client();
     await client.attest(sampleEvidenceProvider());
     await expect(client.getResource('default/key/1')).rejects.toMatchObject({
-      status: 403,
+      status: 401,
       variant: 'PolicyDeny',
+      kind: 'permission_denied',
     });
   });
 
@@ -196,7 +198,10 @@ describe('KBS RCAR round trip', () => {
       submods: { cpu0: Record<string, unknown> };
     };
     expect(payload.submods.cpu0['ear.status']).toBe('warning');
-    await expect(client.getResource('default/key/1')).rejects.toMatchObject({ status: 403 });
+    await expect(client.getResource('default/key/1')).rejects.toMatchObject({
+      status: 401,
+      variant: 'PolicyDeny',
+    });
   });
 
   test('a missing resource is 404 ResourceNotFound once the policy allows', async () => {
@@ -242,7 +247,7 @@ describe('KBS hostile input', () => {
     await expectError((await auth(kbs, body)).res, 401, variant, detail);
   });
 
-  test('a huge body is 413 and the service stays healthy', async () => {
+  test('a huge body is 401 PayloadTooLarge and the service stays healthy', async () => {
     kbs = await startKbs();
     const { cookie } = await auth(kbs);
     const res = await fetch(`${kbs.url}/kbs/v0/attest`, {
@@ -250,12 +255,12 @@ describe('KBS hostile input', () => {
       headers: { cookie },
       body: 'x'.repeat(2 << 20),
     }).catch(() => undefined);
-    if (res) await expectError(res, 413, 'InvalidRequest', /larger than/);
+    if (res) await expectError(res, 401, 'PayloadTooLarge', /larger than/);
     const big = await fetch(`${kbs.url}/kbs/v0/auth`, {
       method: 'POST',
       body: JSON.stringify({ pad: 'y'.repeat(64 << 10) }),
     }).catch(() => undefined);
-    if (big) expect(big.status).toBe(413);
+    if (big) await expectError(big, 401, 'PayloadTooLarge');
     await provision(kbs);
     const client = kbs.client();
     await client.attest(sampleEvidenceProvider());

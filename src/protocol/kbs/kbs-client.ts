@@ -215,10 +215,11 @@ export class KbsClient {
     } catch {
       // not an ErrorInformation body: keep the raw text
     }
+    // PolicyDeny is 401 (issue #6 contract, older Trustee) or 403 (newer Trustee): both are a denial.
     const kind =
       res.status === 404
         ? 'not_found'
-        : res.status === 403
+        : res.status === 403 || variant === 'PolicyDeny'
           ? 'permission_denied'
           : res.status === 401
             ? 'unauthenticated'
