@@ -1,6 +1,13 @@
 import { X509Certificate } from 'node:crypto';
+import { ContentMemo, contentKey } from './content-memo.js';
 import { denied, malformedInput, type VerifierErrorCode } from './errors.js';
 import { passes } from './safe-check.js';
+
+/** Parsed certificates and chains by content (the same PCK/VCEK chain arrives with every quote). */
+const PARSED = new ContentMemo<X509Certificate>();
+const PARSED_PEM = new ContentMemo<readonly X509Certificate[]>(256);
+/** Whether `cert` is issued and signed by `issuer`, by the two certificates' bytes. */
+const SIGNED_BY = new ContentMemo<boolean>(1024);
 
 const PEM_RE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
@@ -10,9 +17,13 @@ export function parsePemCertificates(
   what: string,
   code: VerifierErrorCode,
 ): X509Certificate[] {
-  const blocks = pem.match(PEM_RE) ?? [];
-  if (blocks.length === 0) throw malformedInput(code, `${what}: no PEM certificate found`);
-  return blocks.map((b, i) => parseCertificate(b, `${what}[${i}]`, code));
+  return [
+    ...PARSED_PEM.get(contentKey('pem-chain', pem), () => {
+      const blocks = pem.match(PEM_RE) ?? [];
+      if (blocks.length === 0) throw malformedInput(code, `${what}: no PEM certificate found`);
+      return blocks.map((b, i) => parseCertificate(b, `${what}[${i}]`, code));
+    }),
+  ];
 }
 
 /** One certificate from DER or PEM bytes/text. */
@@ -21,11 +32,13 @@ export function parseCertificate(
   what: string,
   code: VerifierErrorCode,
 ): X509Certificate {
-  try {
-    return new X509Certificate(typeof data === 'string' ? data : Buffer.from(data));
-  } catch (err) {
-    throw malformedInput(code, `${what}: not an X.509 certificate`, err);
-  }
+  return PARSED.get(contentKey(typeof data === 'string' ? 'pem' : 'der', data), () => {
+    try {
+      return new X509Certificate(typeof data === 'string' ? data : Buffer.from(data));
+    } catch (err) {
+      throw malformedInput(code, `${what}: not an X.509 certificate`, err);
+    }
+  });
 }
 
 /** Certificates from a DER blob or a PEM text with one or more certificates. */
@@ -72,7 +85,9 @@ export function checkIssuedBy(
   what: string,
   code: VerifierErrorCode,
 ): void {
-  const ok = passes(() => cert.checkIssued(issuer) && cert.verify(issuer.publicKey));
+  const ok = SIGNED_BY.get(contentKey(cert, issuer), () =>
+    passes(() => cert.checkIssued(issuer) && cert.verify(issuer.publicKey)),
+  );
   if (!ok)
     throw denied(code, `${what}: certificate '${cn(cert)}' is not signed by '${cn(issuer)}'`);
 }

@@ -10,6 +10,10 @@ import {
 } from './der.js';
 import { denied, malformedInput, type VerifierErrorCode } from './errors.js';
 import { passes } from './safe-check.js';
+import { ContentMemo, contentKey } from './content-memo.js';
+
+const PARSED = new ContentMemo<Crl>(128);
+const SIGNED_BY = new ContentMemo<boolean>(256);
 
 /** An X.509 v2 CRL, parsed enough to check signature, validity and revocation. */
 export interface Crl {
@@ -39,6 +43,10 @@ function isTime(tag: number | undefined): boolean {
 
 /** Parses a DER CRL; throws `code` on malformed input. */
 export function parseCrl(der: Uint8Array, what: string, code: VerifierErrorCode): Crl {
+  return PARSED.get(contentKey('crl', der), () => parseCrlUncached(der, what, code));
+}
+
+function parseCrlUncached(der: Uint8Array, what: string, code: VerifierErrorCode): Crl {
   const top = new DerReader(der, what, code).next(DER_SEQUENCE);
   const [tbsNode, algNode, sigNode] = DerReader.children(top, what, code);
   if (!tbsNode || !algNode || sigNode?.tag !== 0x03)
@@ -78,8 +86,8 @@ export function checkCrlSignature(
   code: VerifierErrorCode,
 ): void {
   const hash = HASH_OF_SIG_ALG[crl.signatureAlgorithm];
-  const ok = passes(
-    () => hash !== undefined && verify(hash, crl.tbs, issuer.publicKey, crl.signature),
+  const ok = SIGNED_BY.get(contentKey(crl.tbs, crl.signature, issuer), () =>
+    passes(() => hash !== undefined && verify(hash, crl.tbs, issuer.publicKey, crl.signature)),
   );
   if (!ok) throw denied(code, `${what}: CRL signature does not verify under its issuer`);
 }

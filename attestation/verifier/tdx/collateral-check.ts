@@ -5,6 +5,12 @@ import { denied, type VerifierErrorCode } from '../errors.js';
 import type { TdxCollateral } from './collateral.js';
 import { parseQeIdentity, parseTdxTcbInfo, type QeIdentity, type TdxTcbInfo } from './tcb-info.js';
 import { passes } from '../safe-check.js';
+import { ContentMemo, contentKey } from '../content-memo.js';
+
+/** Signature verdicts over the collateral's exact texts, and the parsed texts, by content. */
+const SIGNED = new ContentMemo<boolean>(256);
+const TCB_INFO = new ContentMemo<TdxTcbInfo>(128);
+const QE_IDENTITY = new ContentMemo<QeIdentity>(128);
 
 export interface CheckedCollateral {
   readonly tcbInfo: TdxTcbInfo;
@@ -34,17 +40,20 @@ function checkSignedJson(
     'ERR_TDX_COLLATERAL_EXPIRED',
   );
   const signer = chain[0];
-  const ok = passes(
-    () =>
-      signer !== undefined &&
-      signature.byteLength === 64 &&
-      verify(
-        'sha256',
-        Buffer.from(json, 'utf8'),
-        { key: signer.publicKey, dsaEncoding: 'ieee-p1363' },
-        signature,
+  const ok =
+    signer !== undefined &&
+    SIGNED.get(contentKey(json, signature, signer), () =>
+      passes(
+        () =>
+          signature.byteLength === 64 &&
+          verify(
+            'sha256',
+            Buffer.from(json, 'utf8'),
+            { key: signer.publicKey, dsaEncoding: 'ieee-p1363' },
+            signature,
+          ),
       ),
-  );
+    );
   if (!ok)
     throw denied(
       code,
@@ -93,8 +102,10 @@ export function checkCollateral(
     'tdx qe identity',
     'ERR_TDX_QE_IDENTITY_SIGNATURE',
   );
-  const tcbInfo = parseTdxTcbInfo(c.tcbInfoJson);
-  const qeIdentity = parseQeIdentity(c.qeIdentityJson);
+  const tcbInfo = TCB_INFO.get(contentKey(c.tcbInfoJson), () => parseTdxTcbInfo(c.tcbInfoJson));
+  const qeIdentity = QE_IDENTITY.get(contentKey(c.qeIdentityJson), () =>
+    parseQeIdentity(c.qeIdentityJson),
+  );
   checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'tdx tcb info');
   checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'tdx qe identity');
   if (tcbInfo.fmspc !== fmspc.toLowerCase() || tcbInfo.pceId !== pceId.toLowerCase()) {

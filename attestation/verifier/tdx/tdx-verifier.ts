@@ -14,7 +14,8 @@ import { checkBinding } from '../binding.js';
 import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
 import type { TdxCollateralProvider } from './collateral.js';
 import { checkCollateral } from './collateral-check.js';
-import { parsePckExtensions } from './pck-extensions.js';
+import { parsePckExtensions, type PckExtensions } from './pck-extensions.js';
+import { ContentMemo, contentKey } from '../content-memo.js';
 import { evaluateTdxTcb, type TdxTcbEvaluation } from './tcb-status.js';
 import { tdxClaims } from './tdx-claims.js';
 import { parseTdxEvidence } from './tdx-evidence.js';
@@ -28,20 +29,25 @@ export interface TdxVerifierOptions {
   readonly rootCaPem?: string | undefined;
 }
 
+/** SubjectPublicKeyInfo prefix of an uncompressed P-256 point (id-ecPublicKey, prime256v1). */
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+/** Attestation keys by value: a platform's QE signs every quote with the same key. */
+const ATTESTATION_KEYS = new ContentMemo<KeyObject | undefined>(256);
+const PCK_EXTENSIONS = new ContentMemo<PckExtensions>(256);
+
 function p256Key(xy: Uint8Array): KeyObject | undefined {
-  try {
-    return createPublicKey({
-      key: {
-        kty: 'EC',
-        crv: 'P-256',
-        x: Buffer.from(xy.subarray(0, 32)).toString('base64url'),
-        y: Buffer.from(xy.subarray(32, 64)).toString('base64url'),
-      },
-      format: 'jwk',
-    });
-  } catch {
-    return undefined;
-  }
+  const point = Buffer.concat([Buffer.from([4]), xy]);
+  return ATTESTATION_KEYS.get(point.toString('base64'), () => {
+    try {
+      return createPublicKey({
+        key: Buffer.concat([P256_SPKI_PREFIX, point]),
+        format: 'der',
+        type: 'spki',
+      });
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 function ecdsaOk(key: KeyObject | undefined, data: Uint8Array, sig: Uint8Array): boolean {
@@ -137,7 +143,9 @@ async function evaluateCollateral(
   const issuer = chain[1];
   if (!leaf || !issuer)
     throw denied('ERR_TDX_PCK_CHAIN', 'tdx pck chain: needs the PCK leaf and its issuing CA');
-  const pck = parsePckExtensions(new Uint8Array(leaf.raw));
+  const pck = PCK_EXTENSIONS.get(contentKey(leaf), () =>
+    parsePckExtensions(new Uint8Array(leaf.raw)),
+  );
   const fmspc = toHex(pck.fmspc);
   const ca = /Processor/i.test(issuer.subject) ? 'processor' : 'platform';
   const collateral = await o.collateral?.getCollateral({ fmspc, ca }, signal);
