@@ -51,7 +51,8 @@ export type LibErrorCode =
   | 'ERR_SYSTEM'
   | 'ERR_PROGRAM_ARGV'
   | 'ERR_PROGRAM_NOT_FOUND'
-  | 'ERR_PROGRAM_FAILED';
+  | 'ERR_PROGRAM_FAILED'
+  | 'ERR_PROGRAM_OUTPUT';
 
 export class LibError extends CcError {
   declare readonly code: LibErrorCode;

@@ -11,7 +11,7 @@ export interface RunProgramOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Bytes written to stdin, then closed (default: stdin is empty). */
   readonly input?: string | Uint8Array | undefined;
-  /** Largest stdout kept, bytes (default 16 MiB); stderr keeps its last 8 KiB. */
+  /** Largest stdout accepted, bytes (default 16 MiB; more kills the program and rejects); stderr keeps its last 8 KiB. */
   readonly maxStdout?: number | undefined;
   /** Exit codes besides 0 that resolve instead of rejecting. */
   readonly acceptExitCodes?: readonly number[] | undefined;
@@ -58,6 +58,7 @@ export function runProgram(
     child.stdout.on('data', (c: Buffer) => {
       outLen += c.length;
       if (outLen <= maxStdout) out.push(c);
+      else child.kill('SIGKILL');
     });
     child.stderr.on('data', (c: Buffer) => {
       err.push(c);
@@ -86,6 +87,16 @@ export function runProgram(
     child.once('close', (code, sig) => {
       if (options.signal?.aborted) {
         reject(abortError(options.signal, cmd));
+        return;
+      }
+      if (outLen > maxStdout) {
+        reject(
+          new LibError(
+            'resource_exhausted',
+            'ERR_PROGRAM_OUTPUT',
+            `${cmd} wrote more than ${maxStdout} bytes to stdout: stopped it`,
+          ),
+        );
         return;
       }
       const exitCode = code ?? 128 + (sig === 'SIGKILL' ? 9 : 15);

@@ -1,7 +1,21 @@
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { runProgram } from '#src/lib/index.js';
 import { ResourceError } from './errors.js';
-import { runTool } from './run-tool.js';
+
+/** Runs a host tool; its failure (exit status and stderr tail) as text, or undefined when it worked. */
+async function failureOf(
+  argv: readonly string[],
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    await runProgram(argv, { signal });
+    return undefined;
+  } catch (err) {
+    if (signal?.aborted === true) throw err;
+    return err instanceof Error ? err.message : String(err);
+  }
+}
 
 export interface RootfsMount {
   readonly type: string;
@@ -36,12 +50,12 @@ export async function mountRootfs(
       const argv = ['mount', ...(m.type === 'bind' ? [] : ['-t', m.type])];
       if (opts.length > 0) argv.push('-o', opts.join(','));
       argv.push(m.source, target);
-      const r = await runTool(argv, signal);
-      if (r.code !== 0) {
+      const failure = await failureOf(argv, signal);
+      if (failure !== undefined) {
         throw new ResourceError(
           'invalid_argument',
           'ERR_RESOURCE_MOUNT',
-          `cannot mount ${m.type} rootfs on ${target}: ${r.output}`,
+          `cannot mount ${m.type} rootfs on ${target}: ${failure}`,
         );
       }
       made.push(target);
@@ -56,14 +70,14 @@ export async function mountRootfs(
 /** Unmounts `path` until it is no longer a mount point (stacked mounts); absent is fine. */
 export async function unmount(path: string, signal?: AbortSignal): Promise<void> {
   for (let i = 0; i < 8 && isMountPoint(path); i++) {
-    const r = await runTool(['umount', path], signal);
-    if (r.code !== 0 && isMountPoint(path)) {
-      const lazy = await runTool(['umount', '-l', path], signal);
-      if (lazy.code !== 0) {
+    const failure = await failureOf(['umount', path], signal);
+    if (failure !== undefined && isMountPoint(path)) {
+      const lazy = await failureOf(['umount', '-l', path], signal);
+      if (lazy !== undefined) {
         throw new ResourceError(
           'internal',
           'ERR_RESOURCE_UNMOUNT',
-          `cannot unmount ${path}: ${lazy.output}`,
+          `cannot unmount ${path}: ${lazy}`,
         );
       }
     }
@@ -107,16 +121,16 @@ export async function buildRootfsImage(
   }
   mkdirSync(dirname(outPath), { recursive: true });
   rmSync(outPath, { force: true });
-  const r = await runTool(
+  const failure = await failureOf(
     [options.mkfsBinary ?? 'mkfs.erofs', '-T0', '--quiet', outPath, srcDir],
     options.signal,
   );
-  if (r.code !== 0) {
+  if (failure !== undefined) {
     rmSync(outPath, { force: true });
     throw new ResourceError(
       'internal',
       'ERR_RESOURCE_IMAGE',
-      `mkfs.erofs failed for ${srcDir}: ${r.output}`,
+      `mkfs.erofs failed for ${srcDir}: ${failure}`,
     );
   }
   return { path: outPath, sizeBytes: statSync(outPath).size, fsType: 'erofs' };

@@ -30,7 +30,17 @@ describe('runProgram', () => {
   test('an aborted signal kills the program and rejects with cancelled', async () => {
     const ac = new AbortController();
     const p = runProgram(['sleep', '30'], { signal: ac.signal });
-    setTimeout(() => { ac.abort(); }, 50);
+    setTimeout(() => {
+      ac.abort();
+    }, 50);
     await expect(p).rejects.toMatchObject({ kind: 'cancelled' });
+  });
+
+  test('more stdout than maxStdout stops the program and rejects instead of truncating', async () => {
+    await expect(runProgram(['yes'], { maxStdout: 4096 })).rejects.toMatchObject({
+      kind: 'resource_exhausted',
+      code: 'ERR_PROGRAM_OUTPUT',
+      message: expect.stringContaining('more than 4096 bytes'),
+    });
   });
 });
