@@ -5,7 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonLogger, TraceSwitches, describeError } from '#src/lib/index.js';
-import { AgentServer, prepareDirs, serveChannel } from '#guest/agent/index.js';
+import {
+  AgentServer,
+  ComponentsSupervisor,
+  createCdhUnsealer,
+  prepareDirs,
+  serveChannel,
+} from '#guest/agent/index.js';
+import { findInitDataDisk, writeInitDataFiles } from '#guest/initdata/index.js';
 import { AGENT_VERSION, loadAgentConfig } from '#guest/config/index.js';
 import {
   AllowAllPolicy,
@@ -76,6 +83,37 @@ const sandbox = new Sandbox({
   deviceTimeoutMs: config.deviceTimeoutMs,
   oomPollMs: config.oomPollMs,
 });
+// Initdata (the read-only disk the shim attached): validated and published to
+// /run/kata-cc/initdata before anything is served, so the policy below and the guest components
+// read it. A disk with the magic but invalid content stops the agent (fail closed).
+const withComponents = config.guestComponents ?? process.pid === 1;
+if (withComponents) {
+  try {
+    const found = await findInitDataDisk();
+    if (found) {
+      await writeInitDataFiles(found.initData);
+      log.info('initdata published', {
+        device: found.device,
+        algorithm: found.initData.algorithm,
+        documents: Object.keys(found.initData.data),
+      });
+    }
+  } catch (err) {
+    log.error('initdata invalid; refusing to start', { error: err });
+    if (process.pid !== 1) process.exit(1);
+    shutdown();
+    await new Promise(() => undefined);
+  }
+}
+const componentsEntry = fileURLToPath(new URL('guest-components.mjs', import.meta.url));
+const components =
+  withComponents && existsSync(componentsEntry)
+    ? new ComponentsSupervisor({
+        node: process.execPath,
+        entry: componentsEntry,
+        log: log.child({ subsystem: 'guest-components' }),
+      })
+    : undefined;
 // Agent policy: initdata policy.rego, else the built-in default shipped beside this bundle
 // (policies/agent/). A policy that does not compile stops the agent (fail closed).
 const defaultPolicyPath = fileURLToPath(new URL('policies/agent/allow-all.rego', import.meta.url));
@@ -104,6 +142,7 @@ const server = new AgentServer({
   onDestroyed: () => {
     stop.abort();
   },
+  unsealer: components ? createCdhUnsealer({ log }) : undefined,
 });
 
 let stopping: Promise<void> | undefined;
@@ -111,8 +150,8 @@ function terminate(reason: string): Promise<void> {
   if (stopping) return stopping;
   log.info('agent stopping', { reason });
   stop.abort();
-  stopping = server
-    .close()
+  stopping = Promise.all([server.close(), components?.close()])
+    .then(() => undefined)
     .catch((err: unknown) => {
       log.warn('shutdown incomplete', { error: err });
     })
@@ -134,9 +173,29 @@ try {
     start_ms: Math.round(performance.now()),
     init_ms: Date.now() - boot,
   });
+  // After "ready": under TCG a second Node start-up would slow the agent's own.
+  if (components) {
+    await bringUpLoopback();
+    components.start();
+  }
   await serving.done;
   await terminate('channel closed');
 } catch (err) {
   log.error('agent failed', { error: err });
   await terminate('fatal error');
+}
+
+/** 127.0.0.1:8006 needs `lo` up (no udev/networkd in the guest); idempotent. */
+async function bringUpLoopback(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const p = spawn('/bin/busybox', ['ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore' });
+    p.once('error', (err) => {
+      log.warn('cannot bring up the loopback interface', { error: err });
+      resolve();
+    });
+    p.once('exit', (code) => {
+      if (code !== 0) log.warn('cannot bring up the loopback interface', { code });
+      resolve();
+    });
+  });
 }

@@ -5,6 +5,7 @@ import type { Sandbox } from '#guest/sandbox/index.js';
 import type { AgentPolicy } from '#guest/policy/index.js';
 import { createAgentService } from './agent-service.js';
 import { createHealthService } from './health-service.js';
+import type { SecretUnsealer } from './sealed-env.js';
 import { AGENT_SERVICE_DEF, HEALTH_SERVICE_DEF } from './service-defs.js';
 
 export interface AgentServerOptions {
@@ -14,6 +15,7 @@ export interface AgentServerOptions {
   readonly agentVersion: string;
   readonly sysfs: string;
   readonly onDestroyed?: (() => void) | undefined;
+  readonly unsealer?: SecretUnsealer | undefined;
 }
 
 /** The agent's ttrpc server: `grpc.AgentService` + `grpc.Health` over any byte stream. */

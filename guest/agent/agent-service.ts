@@ -6,10 +6,12 @@ import {
   checkBounded,
   checkId,
   type ContainerProcess,
+  type ContainerSpec,
   type Sandbox,
 } from '#guest/sandbox/index.js';
 import type { AgentPolicy } from '#guest/policy/index.js';
 import { AgentError } from './errors.js';
+import { hasSealedEnv, unsealEnv, type SecretUnsealer } from './sealed-env.js';
 import type { AGENT_SERVICE_DEF } from './service-defs.js';
 import {
   fromAgentProcess,
@@ -35,6 +37,8 @@ export interface AgentServiceOptions {
   readonly sysfs: string;
   /** Called after DestroySandbox answered (main shuts the VM down). */
   readonly onDestroyed?: (() => void) | undefined;
+  /** Unseals `sealed.<jws>` environment values at CreateContainer (the CDH); absent: refused. */
+  readonly unsealer?: SecretUnsealer | undefined;
 }
 
 type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
@@ -105,7 +109,7 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
         throw unsupported('CreateContainerRequest stdio ports');
       await sb.createContainer(
         cid,
-        fromAgentSpec(req.OCI),
+        await unsealSpec(fromAgentSpec(req.OCI), o, ctx.signal),
         fromAgentStorages(req.storages),
         ctx.signal,
       );
@@ -235,4 +239,22 @@ async function guestDetails(
     },
     support_mem_hotplug_probe: false,
   };
+}
+
+/** The spec with its sealed environment values unsealed (after the policy saw them sealed). */
+async function unsealSpec(
+  spec: ContainerSpec,
+  o: AgentServiceOptions,
+  signal: AbortSignal | undefined,
+): Promise<ContainerSpec> {
+  const { process: init } = spec;
+  if (!hasSealedEnv(init.env)) return spec;
+  if (!o.unsealer)
+    throw new AgentError(
+      'failed_precondition',
+      'ERR_AGENT_SEALED_SECRET',
+      'the container has sealed environment variables, but this agent runs without the guest components (no confidential data hub)',
+    );
+  const env = await unsealEnv(init.env, o.unsealer, { signal, log: o.log });
+  return { ...spec, process: { ...init, env } };
 }

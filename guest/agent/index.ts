@@ -17,3 +17,13 @@ export {
 export { AgentError } from './errors.js';
 export type { AgentErrorCode } from './errors.js';
 export { serveChannel, prepareDirs } from './serve-channel.js';
+export { ComponentsSupervisor } from './components-supervisor.js';
+export type { ComponentsState, ComponentsSupervisorOptions } from './components-supervisor.js';
+export {
+  CDH_SOCKET_PATH,
+  SEALED_PREFIX,
+  createCdhUnsealer,
+  hasSealedEnv,
+  unsealEnv,
+} from './sealed-env.js';
+export type { CdhUnsealerOptions, SecretUnsealer } from './sealed-env.js';

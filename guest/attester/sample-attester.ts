@@ -1,10 +1,15 @@
 import { checkReportData, type Attester } from './attester.js';
 import { AttesterError } from './errors.js';
 
-/** Trustee's sample evidence: `{"svn", "report_data": base64}`; proves nothing. */
+/**
+ * Trustee's sample evidence: `{"svn", "report_data": base64}`; proves nothing. kata-cc adds
+ * `"init_data": base64` when the guest was launched with initdata (the digest from the kernel
+ * command line, unmeasured), so the KBS can bind and key its policy on init-data.
+ */
 export interface SampleEvidenceJson {
   readonly svn: string;
   readonly report_data: string;
+  readonly init_data?: string;
 }
 
 export interface SampleAttesterOptions {
@@ -37,6 +42,7 @@ export function createSampleAttester(options: SampleAttesterOptions = {}): Sampl
         const evidence: SampleEvidenceJson = {
           svn,
           report_data: Buffer.from(checkReportData(reportData)).toString('base64'),
+          ...(field.byteLength === 0 ? {} : { init_data: Buffer.from(field).toString('base64') }),
         };
         return Promise.resolve(evidence);
       } catch (err) {

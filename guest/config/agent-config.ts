@@ -27,6 +27,11 @@ export interface AgentConfig {
   readonly startTimeoutMs: number;
   readonly deviceTimeoutMs: number;
   readonly oomPollMs: number;
+  /**
+   * `agent.guest_components=true|false`: read the initdata disk at boot and run the
+   * guest-components process (AA, CDH, REST :8006). Undefined: main decides (on when PID 1).
+   */
+  readonly guestComponents: boolean | undefined;
 }
 
 /** The `agent.*` kernel command-line keys this agent reads. */
@@ -36,6 +41,7 @@ export const CMDLINE_KEYS = [
   'agent.channel',
   'agent.confidential',
   'agent.start_timeout_ms',
+  'agent.guest_components',
 ] as const;
 
 export interface ParsedConfig {
@@ -99,6 +105,7 @@ export function loadAgentConfig(
         ] as const) === 'true';
   const tee = d.teeDevices.some((p) => exists(p));
   const timeout = kv.get('agent.start_timeout_ms');
+  const gc = kv.get('agent.guest_components');
   const config: AgentConfig = {
     logLevel: expectOneOf(kv.get('agent.log') ?? d.logLevel, 'agent.log', [
       'error',
@@ -126,6 +133,13 @@ export function loadAgentConfig(
         : expectInt(Number(timeout), 'agent.start_timeout_ms', { min: 100, max: 600_000 }),
     deviceTimeoutMs: d.deviceTimeoutMs,
     oomPollMs: d.oomPollMs,
+    guestComponents:
+      gc === undefined
+        ? undefined
+        : expectOneOf(gc === '' ? 'true' : gc, 'agent.guest_components', [
+            'true',
+            'false',
+          ] as const) === 'true',
   };
   return { config: Object.freeze(config), ignoredKeys };
 }

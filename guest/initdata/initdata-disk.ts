@@ -1,4 +1,4 @@
-import { open, readdir, mkdir, writeFile, rename } from 'node:fs/promises';
+import { open, readdir, mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSystemError } from '#src/lib/index.js';
 import {
@@ -14,6 +14,8 @@ import { GuestInitDataError } from './errors.js';
 export const INITDATA_RUN_DIR = '/run/kata-cc/initdata';
 /** The documents the guest components and the agent read. */
 export const INITDATA_FILES = ['aa.toml', 'cdh.toml', 'policy.rego'] as const;
+/** The exact initdata TOML (digest input; sent to the KBS as init-data) beside the documents. */
+export const INITDATA_TOML_FILE = 'initdata.toml';
 
 export interface FoundInitData {
   readonly device: string;
@@ -88,7 +90,10 @@ export async function findInitDataDisk(root = '/'): Promise<FoundInitData | unde
   return undefined;
 }
 
-/** Writes `aa.toml`, `cdh.toml`, `policy.rego` (those present) to `dir`, mode 0600, atomically. */
+/**
+ * Writes `aa.toml`, `cdh.toml`, `policy.rego` (those present) and the whole `initdata.toml` to
+ * `dir`, mode 0600, atomically.
+ */
 export async function writeInitDataFiles(
   initData: InitData,
   dir = INITDATA_RUN_DIR,
@@ -104,6 +109,10 @@ export async function writeInitDataFiles(
       await rename(`${path}.tmp`, path);
       written.push(path);
     }
+    const whole = join(dir, INITDATA_TOML_FILE);
+    await writeFile(`${whole}.tmp`, initData.toml, { mode: 0o600 });
+    await rename(`${whole}.tmp`, whole);
+    written.push(whole);
   } catch (err) {
     throw new GuestInitDataError(
       'internal',
@@ -113,4 +122,28 @@ export async function writeInitDataFiles(
     );
   }
   return written;
+}
+
+/** The initdata the agent published at boot (`<dir>/initdata.toml`), validated; undefined if none. */
+export async function readPublishedInitData(dir = INITDATA_RUN_DIR): Promise<InitData | undefined> {
+  const path = join(dir, INITDATA_TOML_FILE);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    if (isSystemError(err) && err.code === 'ENOENT') return undefined;
+    throw new GuestInitDataError('internal', 'ERR_INITDATA_DISK', `cannot read ${path}`, {
+      cause: err,
+    });
+  }
+  try {
+    return parseInitData(bytes);
+  } catch (err) {
+    throw new GuestInitDataError(
+      'invalid_argument',
+      'ERR_INITDATA_DISK',
+      `${path}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
 }

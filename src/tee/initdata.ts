@@ -15,6 +15,11 @@ export const INITDATA_ALGORITHMS = ['sha256', 'sha384', 'sha512'] as const;
 export type InitDataAlgorithm = (typeof INITDATA_ALGORITHMS)[number];
 /** Pod annotation carrying base64(gzip(TOML)). */
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
+/**
+ * Kernel command-line key carrying `<algorithm>:<hex digest>` for a guest without a TEE
+ * (`coco-dev`). Unmeasured: it stands in for MRCONFIGID / HOST_DATA in the sample evidence only.
+ */
+export const INITDATA_DIGEST_PARAM = 'kata.initdata_digest';
 export const INITDATA_DISK_MAGIC = 'initdata';
 export const INITDATA_DISK_SECTOR = 512;
 /** Largest decompressed initdata accepted (hostile input guard). */

@@ -33,6 +33,11 @@ export const HOST_CONFIG_SCHEMA = {
       default: '',
       doc: 'firmware for confidential guests (TDVF / AmdSev OVMF)',
     },
+    enable_annotations: {
+      type: 'string[]',
+      default: ['cc_init_data'],
+      doc: 'io.katacontainers.config.hypervisor.* annotations a pod may set (regexes on the suffix, as Kata)',
+    },
     probe_timeout_ms: {
       type: 'int',
       default: 8000,

@@ -7,7 +7,9 @@ export type RuntimeErrorCode =
   | 'ERR_RUNTIME_BUNDLE'
   | 'ERR_RUNTIME_STDIO'
   | 'ERR_RUNTIME_SANDBOX'
-  | 'ERR_RUNTIME_UNSUPPORTED';
+  | 'ERR_RUNTIME_UNSUPPORTED'
+  | 'ERR_RUNTIME_ANNOTATION'
+  | 'ERR_RUNTIME_INITDATA';
 
 export class RuntimeError extends CcError {
   declare readonly code: RuntimeErrorCode;

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, type Logger } from '#src/lib/index.js';
 import type { HostConfig } from '#src/host/config/index.js';
@@ -13,6 +13,7 @@ import {
 import { buildRootfsImage } from '#src/host/resource/index.js';
 import { RuntimeError } from './errors.js';
 import { resolveGuestImage } from './guest-image.js';
+import { parsePodAnnotations, type InitDataLaunch } from './pod-annotations.js';
 import type {
   BackendContainer,
   BackendProcessIo,
@@ -32,11 +33,21 @@ export interface VmSandboxFactoryOptions {
   readonly logger: Logger;
 }
 
-function teeSpec(config: HostConfig): TeeSpec {
+function teeSpec(config: HostConfig, init: InitDataLaunch | undefined): TeeSpec {
   const kind = config.runtime.tee;
-  if (kind === 'none') return { kind: 'none' };
-  return { kind, firmware: config.hypervisor.firmware };
+  const firmware = config.hypervisor.firmware;
+  switch (kind) {
+    case 'none':
+      return { kind };
+    case 'tdx':
+      return { kind, firmware, mrConfigId: init?.mrConfigId };
+    case 'snp':
+      return { kind, firmware, hostData: init?.hostData };
+  }
 }
+
+/** Disk id (= virtio-blk serial) of the initdata disk. */
+export const INITDATA_DISK_ID = 'initdata';
 
 function guestRoot(containerId: string): string {
   return `${GUEST_CONTAINERS_DIR}/${containerId}/rootfs`;
@@ -54,7 +65,12 @@ export class VmSandboxFactory implements SandboxBackendFactory {
     const { config } = this.#o;
     const log = this.#o.logger.child({ subsystem: 'vm-sandbox', sandbox_id: spec.sandboxId });
     const image = resolveGuestImage(config.guest.manifest, this.#o.projectRoot);
-    const tee = teeSpec(config);
+    const { initData } = parsePodAnnotations(
+      spec.annotations,
+      config.hypervisor.enable_annotations,
+      log,
+    );
+    const tee = teeSpec(config, initData);
     const confidential = tee.kind !== 'none' || config.runtime.confidential;
     const disks: DiskSpec[] = [];
     const needsRootfs = !(spec.first.isSandbox && isCriSandbox(spec.first));
@@ -66,6 +82,20 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       );
       disks.push({ id: 'c0', path: img.path, readonly: true });
     }
+    const extraParams: string[] = [];
+    if (initData) {
+      // Last of the boot disks, so the first container's rootfs stays /dev/vdb.
+      const path = join(spec.stateDir, 'initdata.img');
+      await writeFile(path, initData.disk, { mode: 0o600 });
+      disks.push({ id: INITDATA_DISK_ID, path, readonly: true });
+      // Without a TEE nothing measures the digest: the command line only tells the guest what
+      // the host launched with (see INITDATA_DIGEST_PARAM).
+      if (tee.kind === 'none') extraParams.push(initData.kernelParam);
+      log.info('initdata attached', {
+        algorithm: initData.algorithm,
+        digest: Buffer.from(initData.digest).toString('hex'),
+      });
+    }
     const vmSpec: VmSpec = {
       id: spec.sandboxId.slice(0, 64),
       cpus: config.hypervisor.cpus,
@@ -73,7 +103,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       kernel: image.kernel,
       initrd: image.initrd,
       rootDisk: { path: image.rootfs, verityRootHash: image.verityRootHash },
-      kernelParams: [...image.kernelParams, ...config.hypervisor.kernel_params],
+      kernelParams: [...image.kernelParams, ...extraParams, ...config.hypervisor.kernel_params],
       agentChannel: { kind: 'virtio-serial', socketPath: join(spec.stateDir, 'agent.sock') },
       disks,
       tee,

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { findInitDataDisk, writeInitDataFiles } from '#guest/initdata/index.js';
+import {
+  findInitDataDisk,
+  parseLaunchDigest,
+  readPublishedInitData,
+  writeInitDataFiles,
+} from '#guest/initdata/index.js';
 import { encodeInitDataDisk } from '#src/tee/index.js';
 import { tmpdir } from '#test/helpers/tmpdir.js';
 
@@ -59,8 +64,50 @@ describe('findInitDataDisk', () => {
     expect(await writeInitDataFiles(found.initData, out)).toEqual([
       join(out, 'aa.toml'),
       join(out, 'policy.rego'),
+      join(out, 'initdata.toml'),
     ]);
     expect(readFileSync(join(out, 'policy.rego'), 'utf8')).toBe('package agent_policy\n');
     expect(statSync(join(out, 'aa.toml')).mode & 0o777).toBe(0o600);
+    const back = await readPublishedInitData(out);
+    expect(back?.digest).toEqual(found.initData.digest);
+    expect(Buffer.from(back?.toml ?? []).toString()).toBe(TOML);
   });
+
+  test('reads no published initdata when there is none, rejects a tampered one', async () => {
+    const out = join(dir.path, 'run2');
+    expect(await readPublishedInitData(out)).toBeUndefined();
+    mkdirSync(out);
+    writeFileSync(join(out, 'initdata.toml'), 'algorithm = "md5"\n');
+    await expect(readPublishedInitData(out)).rejects.toMatchObject({ code: 'ERR_INITDATA_DISK' });
+  });
+});
+
+describe('parseLaunchDigest', () => {
+  const hex = (n: number): string => 'ab'.repeat(n);
+  test.each([
+    ['sha256', 32],
+    ['sha384', 48],
+    ['sha512', 64],
+  ] as const)('reads kata.initdata_digest=%s:<hex>', (alg, n) => {
+    const d = parseLaunchDigest(`quiet kata.initdata_digest=${alg}:${hex(n)} agent.log=debug`);
+    expect(d?.algorithm).toBe(alg);
+    expect(d?.digest).toEqual(new Uint8Array(n).fill(0xab));
+  });
+
+  test('absent: undefined; the last occurrence wins', () => {
+    expect(parseLaunchDigest('quiet')).toBeUndefined();
+    const d = parseLaunchDigest(
+      `kata.initdata_digest=sha256:${hex(32)} kata.initdata_digest=sha256:${'cd'.repeat(32)}`,
+    );
+    expect(d?.digest[0]).toBe(0xcd);
+  });
+
+  test.each(['md5:00', `sha256:${'ab'.repeat(31)}`, 'sha256', `sha256:${'AB'.repeat(32)}`])(
+    'rejects %s',
+    (v) => {
+      expect(() => parseLaunchDigest(`kata.initdata_digest=${v}`)).toThrow(
+        expect.objectContaining({ code: 'ERR_INITDATA_DISK', kind: 'invalid_argument' }),
+      );
+    },
+  );
 });

@@ -46,8 +46,24 @@ describe('sample verifier', () => {
     ).rejects.toMatchObject({ code: 'ERR_REPORT_DATA_MISMATCH' });
   });
 
+  test('binds init_data to the expected initdata digest and reports it as a claim', async () => {
+    const digest = new Uint8Array(32).fill(5);
+    const ev = { ...evidence, init_data: Buffer.from(digest).toString('base64') };
+    const v = createVerifier('sample', { allowSample: true });
+    expect(await v.verify(ev, { reportData: RD, initDataDigest: digest })).toMatchObject({
+      init_data: Buffer.from(digest).toString('hex'),
+    });
+    await expect(
+      v.verify(ev, { reportData: RD, initDataDigest: new Uint8Array(32).fill(6) }),
+    ).rejects.toMatchObject({ code: 'ERR_INIT_DATA_MISMATCH', kind: 'permission_denied' });
+    await expect(
+      v.verify(evidence, { reportData: RD, initDataDigest: digest }),
+    ).rejects.toMatchObject({ code: 'ERR_INIT_DATA_MISMATCH' });
+  });
+
   test.each([
     null,
+    { svn: '1', report_data: '', init_data: 7 },
     'x',
     [],
     { svn: 1, report_data: '' },
