@@ -5,3 +5,4 @@ export * from './snp-report.js';
 export * from './snp-report-json.js';
 export * from './initdata.js';
 export * from './ccel.js';
+export * from './ccel-details.js';

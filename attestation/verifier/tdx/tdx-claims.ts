@@ -1,6 +1,7 @@
 import { isAllZero, toHex } from '#src/lib/index.js';
 import type { TdxQuote } from '#src/tee/index.js';
 import type { Claims } from '../verifier.js';
+import type { CcelClaims } from './ccel-claims.js';
 import type { TdxTcbEvaluation } from './tcb-status.js';
 
 /** TD_ATTRIBUTES bits Trustee names (u64 little-endian). */
@@ -32,13 +33,15 @@ function u32le(v: number): string {
 
 /**
  * Trustee's TDX claims: `quote.header.*`, `quote.body.*` (lowercase hex in report byte order),
- * `quote.type`/`quote.size` for v5, `ccel`, `td_attributes`, `report_data`, `init_data`
- * (MRCONFIGID, when non-zero), plus `tcb_status`/`advisory_ids` when collateral was checked.
+ * `quote.type`/`quote.size` for v5, `td_attributes`, `report_data`, `init_data` (MRCONFIGID, when
+ * non-zero), `tcb_status`/`advisory_ids` when collateral was checked, and with a CC event log
+ * `uefi_event_logs` (Trustee's current claim) and `ccel` (its earlier kernel/cmdline/initrd digests;
+ * `{}` without a log).
  */
 export function tdxClaims(
   quote: TdxQuote,
   tcb: TdxTcbEvaluation | undefined,
-  ccel: Record<string, unknown>,
+  ccel: CcelClaims | undefined,
 ): Claims {
   const h = quote.header;
   const b = quote.body;
@@ -76,10 +79,11 @@ export function tdxClaims(
   }
   const claims: Record<string, unknown> = {
     quote: q,
-    ccel,
+    ccel: ccel?.ccel ?? {},
     td_attributes: tdAttributes(b.tdAttributes),
     report_data: toHex(b.reportData),
   };
+  if (ccel) claims['uefi_event_logs'] = ccel.uefiEventLogs;
   if (!isAllZero(b.mrConfigId)) claims['init_data'] = toHex(b.mrConfigId);
   if (tcb) {
     claims['tcb_status'] = tcb.status;

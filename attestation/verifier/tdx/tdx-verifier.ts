@@ -6,13 +6,14 @@ import {
   type X509Certificate,
 } from 'node:crypto';
 import { equalBytes, isAllZero, throwIfAborted, toHex } from '#src/lib/index.js';
-import { TeeError, parseCcel, parseTdxQuote, replayRtmrs, type TdxQuote } from '#src/tee/index.js';
+import { TeeError, parseTdxQuote, type TdxQuote } from '#src/tee/index.js';
 import { parseCertificate, parsePemCertificates, verifyCertChain } from '../cert-chain.js';
 import { readVerifierDataFile } from '../data-files.js';
 import { denied, malformedInput } from '../errors.js';
 import { checkBinding } from '../binding.js';
 import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
 import type { TdxCollateralProvider } from './collateral.js';
+import { verifyCcel } from './ccel-claims.js';
 import { checkCollateral } from './collateral-check.js';
 import { parsePckExtensions, type PckExtensions } from './pck-extensions.js';
 import { ContentMemo, contentKey } from '../content-memo.js';
@@ -107,30 +108,6 @@ function checkQuoteCrypto(quote: TdxQuote, root: X509Certificate, now: Date): X5
   return chain;
 }
 
-function checkCcel(quote: TdxQuote, raw: Uint8Array | undefined): Record<string, unknown> {
-  if (!raw) return {};
-  let rtmrs: Uint8Array[];
-  let events: number;
-  try {
-    const log = parseCcel(raw);
-    events = log.events.length;
-    rtmrs = replayRtmrs(log);
-  } catch (err) {
-    if (err instanceof TeeError)
-      throw malformedInput('ERR_TDX_CCEL_MALFORMED', `tdx cc event log: ${err.message}`, err);
-    throw err;
-  }
-  rtmrs.forEach((v, i) => {
-    const got = quote.body.rtmr[i as 0 | 1 | 2 | 3];
-    if (!equalBytes(v, got))
-      throw denied(
-        'ERR_TDX_CCEL_RTMR_MISMATCH',
-        `tdx cc event log check failed: replayed RTMR${i} ${toHex(v)} is not the quote's ${toHex(got)}`,
-      );
-  });
-  return { events };
-}
-
 async function evaluateCollateral(
   o: TdxVerifierOptions,
   quote: TdxQuote,
@@ -198,7 +175,7 @@ export function createTdxVerifier(options: TdxVerifierOptions = {}): Verifier {
         field: 'MRCONFIGID',
         value: quote.body.mrConfigId,
       });
-      const ccel = checkCcel(quote, ev.ccEventLog);
+      const ccel = ev.ccEventLog ? verifyCcel(quote, ev.ccEventLog) : undefined;
       return tdxClaims(quote, tcb, ccel);
     },
   };
