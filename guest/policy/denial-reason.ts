@@ -2,7 +2,8 @@
  * A short, human reason for a denial. For CreateContainerRequest under a genpolicy policy it
  * compares the request with the policy's `policy_data.containers` (the container of the same name,
  * else the first with the same image) on the fields hosts most often change: image, command, env,
- * privileged-ness, capabilities and mounts. Otherwise it quotes the last print() lines.
+ * privileged-ness, capabilities and mounts. A policy with `violations.<Request>` rules (kata-cc's
+ * rules.rego) gives its own messages. Otherwise it quotes the last print() lines.
  */
 import { isPlainObject } from '#src/lib/index.js';
 import { describeDenial, type JsonValue } from '#src/rego/index.js';
@@ -97,11 +98,14 @@ export interface ReasonContext {
   readonly isUndefined: boolean;
   /** `policy_data` of the policy (genpolicy), when it has one. */
   readonly policyData: JsonValue | undefined;
+  /** The policy's own `violations.<Request>` messages (kata-cc rules), when it has them. */
+  readonly violations?: readonly string[] | undefined;
 }
 
 /** The reason text (without the "<Request> is blocked by policy: " prefix). */
 export function denialReason(c: ReasonContext): string {
   if (c.isUndefined || c.request !== 'CreateContainerRequest') return describeDenial(c);
+  if (c.violations !== undefined && c.violations.length > 0) return describeDenial(c);
   const containers = get(c.policyData, 'containers');
   if (!Array.isArray(containers)) return describeDenial(c);
   const cand = pickCandidate(

@@ -151,6 +151,7 @@ export class RegoAgentPolicy implements AgentPolicy {
       prints: d.prints,
       isUndefined: d.isUndefined,
       policyData: isPlainObject(policyData) ? policyData : undefined,
+      violations: d.violations,
     });
   }
 }

@@ -68,18 +68,19 @@ export interface PulledImage {
   readonly bytes: number;
 }
 
-interface Resolved {
+export interface ResolvedManifest {
   readonly manifestDigest: string;
   readonly imageDigest: string;
   readonly manifest: ImageManifest;
 }
 
-async function resolveManifest(
+/** The image manifest of `ref` for `platform` (through an index when the tag names one). */
+export async function resolveManifest(
   client: RegistryClient,
   ref: ImageReference,
   platform: Platform | undefined,
   signal: AbortSignal | undefined,
-): Promise<Resolved> {
+): Promise<ResolvedManifest> {
   const top = await client.getManifest(ref, manifestReferenceOf(ref), MAX_MANIFEST_BYTES, signal);
   const doc = parseManifestDocument(top.bytes, top.contentType);
   if (doc.kind === 'manifest')

@@ -27,3 +27,4 @@ export {
   type PolicySessionOptions,
   type SessionDecision,
 } from './policy-session.js';
+export { explainRule, type ClauseExplanation, type ExplainOptions } from './explain.js';

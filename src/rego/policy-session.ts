@@ -43,6 +43,11 @@ export interface SessionDecision {
   readonly prints: readonly string[];
   /** Patch operations applied to the state (empty when denied). */
   readonly ops: readonly JsonValue[];
+  /**
+   * When denied: the strings of `data.<pkg>.violations.<request>` (kata-cc's rules name the
+   * failing field, expected and actual value there); empty when the policy has none.
+   */
+  readonly violations: readonly string[];
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -113,8 +118,31 @@ export class PolicySession {
       this.#state = applyStatePatch(this.#state, this.#stateKey, verdict.ops);
       ops = verdict.ops;
     }
+    const violations = verdict.allowed ? [] : this.violations(request, input);
     if (!allowed && this.isPermissive) allowed = true;
-    return { request, allowed, policyAllowed: verdict.allowed, isUndefined, prints: r.prints, ops };
+    return {
+      request,
+      allowed,
+      policyAllowed: verdict.allowed,
+      isUndefined,
+      prints: r.prints,
+      ops,
+      violations,
+    };
+  }
+
+  /** `data.<pkg>.violations.<request>` as strings (sorted), [] when undefined or not a set. */
+  violations(request: string, input: unknown): string[] {
+    let v: JsonValue | undefined;
+    try {
+      v = this.#policy.evaluate([this.#pkg, 'violations', request], {
+        input,
+        data: this.#data(),
+      }).value;
+    } catch {
+      return []; // the verdict stands; the reason falls back to print() lines
+    }
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   }
 
   #data(): Record<string, JsonValue> {
@@ -124,13 +152,22 @@ export class PolicySession {
 
 /** How many trailing print() lines `describeDenial` quotes, and how long each may be. */
 const PRINT_TAIL = 2;
+/** How many violation messages a denial reason quotes. */
+const MAX_VIOLATIONS = 5;
 const MAX_LINE = 160;
 
-/** A generic, short denial reason: no rule, or the rule was false plus its last print lines. */
+/** A short denial reason: no rule, the policy's violations, or the rule was false plus its last print lines. */
 export function describeDenial(
-  d: Pick<SessionDecision, 'request' | 'prints' | 'isUndefined'>,
+  d: Pick<SessionDecision, 'request' | 'prints' | 'isUndefined'> & {
+    readonly violations?: readonly string[] | undefined;
+  },
 ): string {
   if (d.isUndefined) return `the policy has no rule for ${d.request}`;
+  if (d.violations !== undefined && d.violations.length > 0) {
+    const shown = d.violations.slice(0, MAX_VIOLATIONS).join('; ');
+    const more = d.violations.length - MAX_VIOLATIONS;
+    return more > 0 ? `${shown}; and ${String(more)} more` : shown;
+  }
   const tail = d.prints
     .slice(-PRINT_TAIL)
     .map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l));

@@ -36,9 +36,59 @@ function findAll(re: RE2JS, s: string, n: number, groups: boolean): RegoValue[] 
   return out;
 }
 
-/** Go's regexp ReplaceAllString template: $1, ${1}, $name, $$. */
-function expand(template: string): string {
-  return template.replace(/\$\{(\w+)\}/g, '$$$1');
+type Matcher = ReturnType<RE2JS['matcher']>;
+
+function groupText(m: Matcher, name: string): string {
+  try {
+    return (/^\d+$/.test(name) ? m.group(Number(name)) : m.group(name)) ?? '';
+  } catch {
+    return ''; // Go: an unknown group expands to nothing
+  }
+}
+
+/** Go's `Regexp.Expand`: `$1`, `${1}`, `$name`, `${name}`, `$$`; a malformed `$` stays literal. */
+function goExpand(template: string, m: Matcher): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template.charAt(i);
+    if (c !== '$') {
+      out += c;
+      continue;
+    }
+    if (template[i + 1] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    const ref = /^\{(\w+)\}|^(\w+)/.exec(template.slice(i + 1));
+    const name = ref?.[1] ?? ref?.[2];
+    if (ref === null || name === undefined) {
+      out += '$';
+      continue;
+    }
+    out += groupText(m, name);
+    i += ref[0].length;
+  }
+  return out;
+}
+
+/** Go's `ReplaceAllString`: successive matches; an empty match abutting the previous one is ignored. */
+function goReplaceAll(re: RE2JS, s: string, template: string): string {
+  const m = re.matcher(s);
+  let out = '';
+  let last = 0;
+  let from = 0;
+  let prevEnd = -1;
+  while (from <= s.length && m.find(from)) {
+    const start = m.start();
+    const end = m.end();
+    from = end === start ? end + 1 : end;
+    if (start === end && start === prevEnd) continue;
+    out += s.slice(last, start) + goExpand(template, m);
+    last = end;
+    prevEnd = end;
+  }
+  return out + s.slice(last);
 }
 
 export const REGEX_BUILTINS: BuiltinTable = {
@@ -67,10 +117,7 @@ export const REGEX_BUILTINS: BuiltinTable = {
   },
   'regex.replace': {
     arity: 3,
-    fn: (a) =>
-      compileRegex(str(a, 1))
-        .matcher(str(a, 0))
-        .replaceAll(expand(str(a, 2))),
+    fn: (a) => goReplaceAll(compileRegex(str(a, 1)), str(a, 0), str(a, 2)),
   },
   'regex.split': {
     arity: 2,

@@ -1,36 +1,12 @@
 import { readFileSync } from 'node:fs';
-import {
-  CcError,
-  describeError,
-  parseCommandArgs,
-  UsageError,
-  writeLine,
-  type Command,
-} from '#src/lib/index.js';
+import { parseCommandArgs, UsageError, writeLine, type Command } from '#src/lib/index.js';
 import { compileModules, describeDenial, PolicySession } from '#src/rego/index.js';
-
-/** Request names the guest agent allows when the policy has no rule (guest/policy keeps the same list). */
-const UNPOLICED_WHEN_UNDEFINED = ['CheckRequest'];
-
-function parseLine(line: string, at: string): [string, unknown] {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (err) {
-    throw new CcError(
-      'invalid_argument',
-      'ERR_CLI_INPUT',
-      `${at}: not JSON: ${describeError(err)}`,
-    );
-  }
-  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string')
-    throw new CcError(
-      'invalid_argument',
-      'ERR_CLI_INPUT',
-      `${at}: expected ["<RequestName>", {request}] (the agent's policy request log format)`,
-    );
-  return [v[0], v[1] as unknown];
-}
+import {
+  parseRequestLine,
+  policyExplainCommand,
+  UNPOLICED_WHEN_UNDEFINED,
+} from './policy-explain.js';
+import { policyGenerateCommand } from './policy-generate.js';
 
 const replayCommand: Command = {
   name: 'replay',
@@ -64,7 +40,7 @@ Options:
     const lines = readFileSync(file, 'utf8').split('\n');
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
-      const [name, request] = parseLine(line, `${file}:${String(i + 1)}`);
+      const [name, request] = parseRequestLine(line, `${file}:${String(i + 1)}`);
       const d = session.decide(name, request);
       const reason = d.policyAllowed ? '' : describeDenial(d);
       writeLine(
@@ -78,10 +54,10 @@ Options:
 
 export const policyCommand: Command = {
   name: 'policy',
-  summary: 'work with guest agent policies (replay recorded requests)',
+  summary: 'generate, replay and explain guest agent policies',
   help: `Usage: kata-cc policy COMMAND
 
 Agent policies are Rego (package agent_policy) evaluated by the guest agent for every request;
 see guest/policy/README.md.`,
-  subcommands: [replayCommand],
+  subcommands: [policyGenerateCommand, replayCommand, policyExplainCommand],
 };
