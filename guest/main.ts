@@ -68,8 +68,6 @@ const shutdown = (): void => {
 
 const sandbox = new Sandbox({
   crunBinary: config.crunBinary,
-  scriptBinary: config.scriptBinary,
-  sttyBinary: config.sttyBinary,
   mounter: new CommandMounter(config.mountBinary, config.umountBinary),
   runDir: config.runDir,
   storageRoot: config.storageRoot,

@@ -29,6 +29,10 @@ const NATIVE_KIND: Readonly<Record<string, ErrorKind>> = {
   EHOSTUNREACH: 'unavailable',
   EADDRINUSE: 'already_exists',
   EADDRNOTAVAIL: 'invalid_argument',
+  EBADF: 'invalid_argument',
+  ENOTTY: 'invalid_argument',
+  ENOTSOCK: 'invalid_argument',
+  ENAMETOOLONG: 'invalid_argument',
 };
 
 /** A failed syscall: `errnoCode` like `ECONNREFUSED`, `syscall` like `connect`. */
@@ -58,7 +62,40 @@ interface Binding {
   vsockConnect(cid: number, port: number): Promise<number>;
   vsockAccept(fd: number): Promise<AcceptedVsock>;
   shutdownFd(fd: number): void;
+  unixListen(path: string, backlog: number): number;
+  unixAccept(fd: number): number;
+  recvFd(fd: number): ReceivedFds | undefined;
+  sendFd(path: string, fds: number[], data: Buffer): void;
+  openPty(): OpenedPty;
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  getWindowSize(fd: number): WindowSize;
 }
+
+/** One recvmsg on a unix stream socket: the payload and every fd passed with it (SCM_RIGHTS). */
+export interface ReceivedFds {
+  /** Received fds, already close-on-exec; the caller owns (and must close) every one. */
+  readonly fds: readonly number[];
+  readonly data: Buffer;
+  /** The peer closed the connection without sending anything. */
+  readonly eof: boolean;
+  /** The kernel dropped ancillary data or payload that did not fit (more than 16 fds). */
+  readonly truncated: boolean;
+}
+
+export interface OpenedPty {
+  readonly master: number;
+  readonly slave: number;
+  /** The slave's path, like `/dev/pts/3`. */
+  readonly name: string;
+}
+
+export interface WindowSize {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** sun_path holds 108 bytes including the terminating NUL. */
+export const UNIX_PATH_MAX = 107;
 
 const ADDON = 'kata_cc_native.node';
 
@@ -187,5 +224,125 @@ export function shutdownFd(fd: number): void {
     binding('shutdown').shutdownFd(fd);
   } catch (err) {
     throw toSysError(err, `shutdown fd ${fd}`);
+  }
+}
+
+function checkFd(name: string, fd: number): void {
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    throw new NativeError(
+      'invalid_argument',
+      'ERR_NATIVE_ARGUMENT',
+      `${name} must be a file descriptor, got ${fd}`,
+    );
+  }
+}
+
+function checkU16(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+    throw new NativeError(
+      'invalid_argument',
+      'ERR_NATIVE_ARGUMENT',
+      `${name} must be an integer in 0..65535, got ${v}`,
+    );
+  }
+}
+
+function checkUnixPath(path: string): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes === 0 || bytes > UNIX_PATH_MAX || path.includes('\0')) {
+    throw new NativeError(
+      'invalid_argument',
+      'ERR_NATIVE_ARGUMENT',
+      `unix socket path must be 1..${UNIX_PATH_MAX} bytes without NUL, got ${bytes} bytes`,
+    );
+  }
+}
+
+/** socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK) + bind(path) + listen(backlog); returns the fd. */
+export function unixListen(path: string, opts: { backlog?: number } = {}): number {
+  const backlog = opts.backlog ?? 4;
+  checkUnixPath(path);
+  checkU32('backlog', backlog);
+  const b = binding('unix listen');
+  try {
+    return b.unixListen(path, backlog);
+  } catch (err) {
+    throw toSysError(err, `unix listen on ${path}`);
+  }
+}
+
+/** Non-blocking accept4(); the connected fd (non-blocking), or undefined when none is pending. */
+export function unixAccept(listenFd: number): number | undefined {
+  checkFd('fd', listenFd);
+  const b = binding('unix accept');
+  try {
+    const fd = b.unixAccept(listenFd);
+    return fd < 0 ? undefined : fd;
+  } catch (err) {
+    throw toSysError(err, 'unix accept');
+  }
+}
+
+/**
+ * Non-blocking recvmsg() of up to 4 KiB with the fds passed alongside (SCM_RIGHTS, at most 16);
+ * undefined when nothing has arrived yet.
+ */
+export function recvFd(connFd: number): ReceivedFds | undefined {
+  checkFd('fd', connFd);
+  const b = binding('receive fd');
+  try {
+    return b.recvFd(connFd);
+  } catch (err) {
+    throw toSysError(err, 'receive fd');
+  }
+}
+
+/** connect(path) + sendmsg(data, SCM_RIGHTS fds) + close: what `crun --console-socket` does. */
+export function sendFd(path: string, fds: readonly number[], data: Uint8Array): void {
+  checkUnixPath(path);
+  if (fds.length > 16)
+    throw new NativeError('invalid_argument', 'ERR_NATIVE_ARGUMENT', 'at most 16 fds per message');
+  for (const fd of fds) checkFd('fd', fd);
+  if (data.length === 0 || data.length > 4096)
+    throw new NativeError('invalid_argument', 'ERR_NATIVE_ARGUMENT', 'data must be 1..4096 bytes');
+  const b = binding('send fd');
+  try {
+    b.sendFd(path, [...fds], Buffer.from(data));
+  } catch (err) {
+    throw toSysError(err, `send fd to ${path}`);
+  }
+}
+
+/** posix_openpt + grantpt + unlockpt + open(slave, O_NOCTTY); both fds close-on-exec. */
+export function openPty(): OpenedPty {
+  const b = binding('open pty');
+  try {
+    return b.openPty();
+  } catch (err) {
+    throw toSysError(err, 'open pty');
+  }
+}
+
+/** ioctl(TIOCSWINSZ): sets a terminal's size (the foreground process group gets SIGWINCH). */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  checkFd('fd', fd);
+  checkU16('rows', rows);
+  checkU16('cols', cols);
+  const b = binding('set window size');
+  try {
+    b.setWindowSize(fd, rows, cols);
+  } catch (err) {
+    throw toSysError(err, `set window size of fd ${fd}`);
+  }
+}
+
+/** ioctl(TIOCGWINSZ). */
+export function getWindowSize(fd: number): WindowSize {
+  checkFd('fd', fd);
+  const b = binding('get window size');
+  try {
+    return b.getWindowSize(fd);
+  } catch (err) {
+    throw toSysError(err, `get window size of fd ${fd}`);
   }
 }

@@ -175,11 +175,11 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
       proc(req.container_id, req.exec_id).closeStdin();
       return Promise.resolve(empty);
     }),
-    TtyWinResize: guard('TtyWinResizeRequest', async (req) => {
+    TtyWinResize: guard('TtyWinResizeRequest', (req) => {
       const rows = checkBounded(req.row, 'row', 65535);
       const cols = checkBounded(req.column, 'column', 65535);
-      await proc(req.container_id, req.exec_id).resize(rows, cols);
-      return empty;
+      proc(req.container_id, req.exec_id).resize(rows, cols);
+      return Promise.resolve(empty);
     }),
     UpdateContainer: guard('UpdateContainerRequest', async (req) => {
       const r = fromAgentResources(req.resources);

@@ -76,6 +76,13 @@ export function fromAgentProcess(p: Process | undefined, at = 'OCI.Process'): Pr
     env: strings(p.Env, `${at}.Env`, LIMITS.env),
     cwd: p.Cwd === '' ? '/' : checkAbsolutePath(p.Cwd, `${at}.Cwd`),
     terminal: p.Terminal,
+    consoleSize:
+      p.Terminal && p.ConsoleSize && (p.ConsoleSize.Height > 0 || p.ConsoleSize.Width > 0)
+        ? {
+            rows: checkBounded(p.ConsoleSize.Height, `${at}.ConsoleSize.Height`, 0xffff),
+            cols: checkBounded(p.ConsoleSize.Width, `${at}.ConsoleSize.Width`, 0xffff),
+          }
+        : undefined,
     user: {
       uid: checkBounded(user?.UID ?? 0, `${at}.User.UID`, LIMITS.maxId),
       gid: checkBounded(user?.GID ?? 0, `${at}.User.GID`, LIMITS.maxId),

@@ -35,7 +35,7 @@ import {
   type CurrentPointer,
   type GuestManifest,
 } from './manifest.js';
-import { makeErofs, stageRootfs } from './rootfs.js';
+import { GUEST_NATIVE_ADDON, makeErofs, stageRootfs } from './rootfs.js';
 import { HOST_BUSYBOX } from './stage-tree.js';
 import { appendVerity } from './verity.js';
 
@@ -81,6 +81,13 @@ export async function buildGuestImage(options: BuildGuestImageOptions): Promise<
       'failed_precondition',
       'ERR_GUEST_BUILD_INPUT',
       `the guest agent bundle ${join(agentDir, 'kata-agent.mjs')} is missing: run npm run build first`,
+    );
+  }
+  if (agentDir === resolve(defaultAgentDir) && !existsSync(join(agentDir, GUEST_NATIVE_ADDON))) {
+    throw new GuestBuildError(
+      'failed_precondition',
+      'ERR_GUEST_BUILD_INPUT',
+      `the native addon ${join(agentDir, GUEST_NATIVE_ADDON)} is missing (the guest needs it for terminals): run npm run build (it builds native/ with node-gyp)`,
     );
   }
   const nodeBinary = options.nodeBinary ?? process.execPath;

@@ -16,5 +16,5 @@ export {
   GUEST_NODE,
   GUEST_AGENT_ENTRY,
 } from './init-script.js';
-export { GUEST_PAUSE_BUNDLE, PAUSE_ARGS } from './rootfs.js';
+export { GUEST_NATIVE_ADDON, GUEST_PAUSE_BUNDLE, PAUSE_ARGS } from './rootfs.js';
 export { GuestBuildError, type GuestBuildErrorCode } from './errors.js';

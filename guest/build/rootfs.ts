@@ -5,6 +5,9 @@ import { copyIntoStage, copyWithLibraries } from './libraries.js';
 import { runTool } from './run-tool.js';
 import { HOST_BUSYBOX, installBusybox, makeSkeleton, writeStageFile } from './stage-tree.js';
 
+/** The native addon's file name beside the agent bundle (`/opt/kata-cc/` in the guest). */
+export const GUEST_NATIVE_ADDON = 'kata_cc_native.node';
+
 /** Where the pause bundle (the sandbox container's OCI bundle) lives in the guest. */
 export const GUEST_PAUSE_BUNDLE = '/opt/kata-cc/pause-bundle';
 

@@ -14,8 +14,6 @@ export interface AgentConfig {
   /** Refuse host-provided filesystems: set by a TEE being present or by `agent.confidential=true`. */
   readonly confidential: boolean;
   readonly crunBinary: string;
-  readonly scriptBinary: string;
-  readonly sttyBinary: string;
   readonly mountBinary: string;
   readonly umountBinary: string;
   readonly runDir: string;
@@ -117,8 +115,6 @@ export function loadAgentConfig(
     channel: parseChannel(kv.get('agent.channel') ?? d.channel),
     confidential: tee || flag,
     crunBinary: d.crunBinary,
-    scriptBinary: d.scriptBinary,
-    sttyBinary: d.sttyBinary,
     mountBinary: d.mountBinary,
     umountBinary: d.umountBinary,
     runDir: d.runDir,

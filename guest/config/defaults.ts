@@ -4,8 +4,6 @@ export const AGENT_DEFAULTS = {
   channel: 'virtio-serial:agent.channel.0',
   virtioPortsDir: '/dev/virtio-ports',
   crunBinary: '/usr/bin/crun',
-  scriptBinary: '/usr/bin/script',
-  sttyBinary: '/bin/stty',
   mountBinary: '/bin/mount',
   umountBinary: '/bin/umount',
   runDir: '/run/kata-cc',

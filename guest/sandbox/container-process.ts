@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import {
   StateMachine,
@@ -8,9 +8,11 @@ import {
   type Deferred,
   type Logger,
 } from '#src/lib/index.js';
-import { exitCode } from './crun.js';
+import type { ConsoleSocket } from './console-socket.js';
+import { exitCode, type Launched } from './crun.js';
 import { SandboxError } from './errors.js';
 import { OutputBuffer } from './output-buffer.js';
+import { Terminal } from './terminal.js';
 import type { ExitStatus, ProcessSpec } from './types.js';
 
 export type ProcessState = 'created' | 'running' | 'stopped' | 'deleted';
@@ -24,9 +26,12 @@ const PROCESS_TRANSITIONS = {
 
 export type StreamName = 'stdout' | 'stderr';
 
+/** A terminal dimension is a u16 in the kernel's `struct winsize`. */
+export const MAX_WINDOW_SIZE = 0xffff;
+
 export interface ProcessLaunch {
   /** Spawns the crun child (`crun run` for an init process, `crun exec` for the others). */
-  readonly spawn: () => ChildProcess;
+  readonly spawn: () => Launched;
   readonly pidFile: string;
   /** Reads crun's diagnostics after a failed launch. */
   readonly readLog: () => Promise<string>;
@@ -40,8 +45,6 @@ export interface ContainerProcessOptions {
   readonly execId: string;
   readonly spec: ProcessSpec;
   readonly log: Logger;
-  /** `stty` used for TtyWinResize on the process terminal. */
-  readonly sttyBinary: string;
   readonly outputBufferBytes?: number | undefined;
 }
 
@@ -55,12 +58,12 @@ export class ContainerProcess {
   readonly execId: string;
   readonly spec: ProcessSpec;
   readonly #log: Logger;
-  readonly #stty: string;
   readonly #sm: StateMachine<ProcessState>;
   readonly #stdout: OutputBuffer;
   readonly #stderr: OutputBuffer;
   readonly #exit: Deferred<ExitStatus> = deferred();
   #child: ChildProcess | undefined;
+  #terminal: Terminal | undefined;
   #pid = 0;
   #exitStatus: ExitStatus | undefined;
 
@@ -69,7 +72,6 @@ export class ContainerProcess {
     this.execId = options.execId;
     this.spec = options.spec;
     this.#log = options.log;
-    this.#stty = options.sttyBinary;
     const what =
       options.execId === ''
         ? `container ${options.containerId} init process`
@@ -91,17 +93,31 @@ export class ContainerProcess {
     return this.#exitStatus;
   }
 
-  /** Launches the process and resolves once crun reported its pid (or fails with crun's log). */
+  /**
+   * Launches the process and resolves once crun reported its pid — and, for a terminal process,
+   * sent the pty master — or fails with crun's log.
+   */
   async start(launch: ProcessLaunch, signal?: AbortSignal): Promise<number> {
     this.#sm.require('start', 'created');
-    const child = launch.spawn();
+    const { child, console } = launch.spawn();
     this.#child = child;
-    this.#stdout.attach(child.stdout ?? failStream('stdout'));
-    if (this.spec.terminal) this.#stderr.end();
-    else this.#stderr.attach(child.stderr ?? failStream('stderr'));
-    child.stdin?.on('error', () => undefined);
+    if (console) this.#stderr.end();
+    else {
+      this.#stdout.attach(child.stdout ?? failStream('stdout'));
+      this.#stderr.attach(child.stderr ?? failStream('stderr'));
+      child.stdin?.on('error', () => undefined);
+    }
     const exited = exitCode(child);
-    const pid = await this.#awaitPid(launch, exited, signal);
+    let pid: number;
+    try {
+      pid = await this.#awaitLaunch(launch, console, exited, signal);
+    } catch (err) {
+      child.kill('SIGKILL');
+      this.#finish(await exited);
+      throw err;
+    } finally {
+      console?.close();
+    }
     if (pid === 0) {
       const text = (await launch.readLog()).trim();
       const status = await exited;
@@ -120,8 +136,10 @@ export class ContainerProcess {
     return pid;
   }
 
-  async #awaitPid(
+  /** Polls the pid file (and the console socket) until both arrived, crun exited or time ran out. */
+  async #awaitLaunch(
     launch: ProcessLaunch,
+    console: ConsoleSocket | undefined,
     exited: Promise<number>,
     signal?: AbortSignal,
   ): Promise<number> {
@@ -130,10 +148,17 @@ export class ContainerProcess {
       state.done = true;
     });
     const deadline = Date.now() + launch.timeoutMs;
+    let pid = 0;
     for (;;) {
-      const pid = await readPid(launch.pidFile);
-      if (pid > 0) return pid;
-      if (state.done) return readPid(launch.pidFile);
+      const last = state.done;
+      if (console && !this.#terminal) {
+        const fd = console.poll();
+        if (fd !== undefined) this.#attachTerminal(fd);
+      }
+      if (pid === 0) pid = await readPid(launch.pidFile);
+      if (pid > 0 && (!console || this.#terminal)) return pid;
+      // crun sends the terminal before the process runs: after its exit nothing more will come
+      if (last) return console && !this.#terminal ? 0 : pid;
       if (Date.now() > deadline) {
         this.#child?.kill('SIGKILL');
         await exited;
@@ -141,6 +166,14 @@ export class ContainerProcess {
       }
       await sleep(5, signal);
     }
+  }
+
+  #attachTerminal(fd: number): void {
+    const terminal = new Terminal(fd);
+    this.#terminal = terminal;
+    this.#stdout.attach(terminal.output);
+    const size = this.spec.consoleSize;
+    if (size) terminal.resize(size.rows, size.cols);
   }
 
   #finish(status: number): void {
@@ -172,6 +205,10 @@ export class ContainerProcess {
   }
 
   async write(data: Uint8Array): Promise<number> {
+    if (this.#terminal) {
+      await this.#terminal.write(data);
+      return data.length;
+    }
     const stdin = this.#child?.stdin;
     if (!stdin || stdin.writableEnded || stdin.destroyed)
       throw new SandboxError(
@@ -195,7 +232,12 @@ export class ContainerProcess {
     return data.length;
   }
 
+  /** Closes stdin; on a terminal this is one ^D (the terminal itself stays open for output). */
   closeStdin(): void {
+    if (this.#terminal) {
+      this.#terminal.closeInput();
+      return;
+    }
     const stdin = this.#child?.stdin;
     if (stdin && !stdin.writableEnded) stdin.end();
   }
@@ -217,8 +259,18 @@ export class ContainerProcess {
     }
   }
 
-  /** Sets the terminal size of a `terminal: true` process. */
-  async resize(rows: number, columns: number): Promise<void> {
+  /** Sets the terminal size of a `terminal: true` process (TIOCSWINSZ on its pty master). */
+  resize(rows: number, columns: number): void {
+    for (const [name, v] of [
+      ['rows', rows],
+      ['columns', columns],
+    ] as const)
+      if (!Number.isInteger(v) || v < 0 || v > MAX_WINDOW_SIZE)
+        throw new SandboxError(
+          'invalid_argument',
+          'ERR_SANDBOX_INVALID',
+          `terminal ${name} must be an integer in 0..${MAX_WINDOW_SIZE}, got ${v}`,
+        );
     if (!this.spec.terminal)
       throw new SandboxError(
         'unavailable',
@@ -226,22 +278,18 @@ export class ContainerProcess {
         `${this.#describe()} has no terminal`,
       );
     this.#sm.require('resize the terminal of', 'running');
-    const child = spawn(
-      this.#stty,
-      ['-F', `/proc/${this.#pid}/fd/0`, 'rows', String(rows), 'cols', String(columns)],
-      { stdio: 'ignore' },
-    );
-    const status = await exitCode(child);
-    if (status !== 0)
+    if (!this.#terminal)
       throw new SandboxError(
-        'internal',
+        'failed_precondition',
         'ERR_SANDBOX_NO_TTY',
-        `cannot resize the terminal of ${this.#describe()}: stty exited with ${status}`,
+        `the terminal of ${this.#describe()} is not open`,
       );
+    this.#terminal.resize(rows, columns);
   }
 
   markDeleted(): void {
     if (!this.#sm.is('deleted')) this.#sm.move('deleted');
+    this.#terminal?.close();
     this.#stdout.end();
     this.#stderr.end();
   }

@@ -34,7 +34,6 @@ export interface ContainerOptions {
   readonly crun: Crun;
   readonly mounter: Mounter;
   readonly log: Logger;
-  readonly sttyBinary: string;
   readonly startTimeoutMs: number;
 }
 
@@ -72,7 +71,6 @@ export class Container {
       execId: '',
       spec: o.spec.process,
       log: o.log,
-      sttyBinary: o.sttyBinary,
     });
   }
 
@@ -143,7 +141,6 @@ export class Container {
       execId,
       spec,
       log: this.#o.log,
-      sttyBinary: this.#o.sttyBinary,
     });
     this.#execs.set(execId, p);
     const processFile = join(this.bundleDir, `exec-${execId}.json`);

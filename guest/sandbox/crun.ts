@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ByteRing, abortable } from '#src/lib/index.js';
+import { ConsoleSocket } from './console-socket.js';
 import { SandboxError } from './errors.js';
 
 export interface CrunOptions {
@@ -9,8 +10,8 @@ export interface CrunOptions {
   readonly binary: string;
   /** crun's state directory (`--root`). */
   readonly stateDir: string;
-  /** util-linux `script`, used to give crun a terminal for `terminal: true` processes. */
-  readonly scriptBinary: string;
+  /** Folder of the console sockets of `terminal: true` launches (kept short: sun_path is 108 bytes). */
+  readonly consoleDir: string;
 }
 
 export interface LaunchOptions {
@@ -20,12 +21,13 @@ export interface LaunchOptions {
   readonly logFile: string;
 }
 
-const STDERR_TAIL_BYTES = 4096;
-
-/** Quotes one argument for `/bin/sh -c` (single quotes, embedded quotes escaped). */
-export function shellQuote(arg: string): string {
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
+export interface Launched {
+  readonly child: ChildProcess;
+  /** For a terminal launch: where crun sends the pty master (`--console-socket`). */
+  readonly console?: ConsoleSocket | undefined;
 }
+
+const STDERR_TAIL_BYTES = 4096;
 
 /**
  * Runs crun. One-shot commands (`kill`, `delete`, `pause`, `ps`…) run to completion and fail with
@@ -34,6 +36,7 @@ export function shellQuote(arg: string): string {
  */
 export class Crun {
   readonly #options: CrunOptions;
+  #consoles = 0;
 
   constructor(options: CrunOptions) {
     this.#options = options;
@@ -66,37 +69,32 @@ export class Crun {
     return Buffer.concat(out).toString('utf8');
   }
 
-  /** Launches `crun --log L --root R <args>` with piped stdio (under `script` for a terminal). */
-  launch(args: readonly string[], options: LaunchOptions): ChildProcess {
-    const argv = [
-      this.#options.binary,
-      '--log',
-      options.logFile,
-      '--root',
-      this.#options.stateDir,
-      ...args,
-    ];
+  /**
+   * Launches `crun --log L --root R <command> [--console-socket S] <rest>`. A plain process gets
+   * piped stdio; a terminal process gets a console socket on which crun sends the pty master, and
+   * crun's own stdio is unused (its diagnostics go to the log).
+   */
+  launch(args: readonly [string, ...string[]], options: LaunchOptions): Launched {
+    const [command, ...rest] = args;
+    const head = ['--log', options.logFile, '--root', this.#options.stateDir, command];
     if (!options.terminal) {
-      const [bin, ...rest] = argv as [string, ...string[]];
-      return spawn(bin, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
-    }
-    if (!existsSync(this.#options.scriptBinary)) {
-      throw new SandboxError(
-        'unimplemented',
-        'ERR_SANDBOX_NO_TTY',
-        `terminal processes need util-linux script at ${this.#options.scriptBinary}, which this guest lacks`,
-      );
-    }
-    // crun wants its stdin to be a terminal when the process has one; `script` provides a pty
-    // and relays it over our pipes (see README Decisions).
-    return spawn(
-      this.#options.scriptBinary,
-      ['-q', '-e', '-c', argv.map(shellQuote).join(' '), '/dev/null'],
-      {
+      const child = spawn(this.#options.binary, [...head, ...rest], {
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { SHELL: '/bin/sh', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      },
-    );
+      });
+      return { child };
+    }
+    const socket = ConsoleSocket.listen(join(this.#options.consoleDir, `${++this.#consoles}.sock`));
+    try {
+      const child = spawn(
+        this.#options.binary,
+        [...head, '--console-socket', socket.path, ...rest],
+        { stdio: ['ignore', 'ignore', 'ignore'] },
+      );
+      return { child, console: socket };
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
   }
 
   /** crun's diagnostics for a failed launch, from its log file (bounded). */

@@ -34,8 +34,6 @@ const CONTAINER_TYPE_KEYS = [
 
 export interface SandboxOptions {
   readonly crunBinary: string;
-  readonly scriptBinary: string;
-  readonly sttyBinary: string;
   readonly mounter: Mounter;
   /** Agent-private directory: bundles (`containers/<id>`) and crun state (`crun`). */
   readonly runDir: string;
@@ -88,7 +86,7 @@ export class Sandbox {
     this.#crun = new Crun({
       binary: options.crunBinary,
       stateDir: join(options.runDir, 'crun'),
-      scriptBinary: options.scriptBinary,
+      consoleDir: join(options.runDir, 'tty'),
     });
     this.#oom = new OomMonitor(options.log, () => this.#containers.values());
   }
@@ -195,7 +193,6 @@ export class Sandbox {
         crun: this.#crun,
         mounter: this.#o.mounter,
         log: this.#o.log.child({ container_id: id }),
-        sttyBinary: this.#o.sttyBinary,
         startTimeoutMs: this.#o.startTimeoutMs,
       });
       await c.prepare();

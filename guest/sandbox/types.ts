@@ -29,6 +29,8 @@ export interface ProcessSpec {
   readonly env: readonly string[];
   readonly cwd: string;
   readonly terminal: boolean;
+  /** Initial size of the terminal (only with `terminal`). */
+  readonly consoleSize?: { readonly rows: number; readonly cols: number } | undefined;
   readonly user: UserSpec;
   readonly capabilities?: CapabilitySet | undefined;
   readonly rlimits: readonly Rlimit[];

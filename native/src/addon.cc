@@ -31,6 +31,15 @@ const char* ErrnoName(int err) {
     case ENOSYS: return "ENOSYS";
     case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
     case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ENOTTY: return "ENOTTY";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTDIR: return "ENOTDIR";
+    case EEXIST: return "EEXIST";
+    case EPIPE: return "EPIPE";
+    case EIO: return "EIO";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case ENOTCONN: return "ENOTCONN";
     default: return "EUNKNOWN";
   }
 }
@@ -39,6 +48,8 @@ const char* ErrnoName(int err) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kcc::InitVsock(env, exports);
+  kcc::InitFdPassing(env, exports);
+  kcc::InitPty(env, exports);
   return exports;
 }
 

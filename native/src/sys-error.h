@@ -28,5 +28,7 @@ inline Napi::Value ThrowType(Napi::Env env, const char* msg) {
 }
 
 void InitVsock(Napi::Env env, Napi::Object exports);
+void InitFdPassing(Napi::Env env, Napi::Object exports);
+void InitPty(Napi::Env env, Napi::Object exports);
 
 }  // namespace kcc

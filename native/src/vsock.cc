@@ -6,18 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
+#include "args.h"
 #include "sys-error.h"
 
 namespace kcc {
 namespace {
-
-bool ArgU32(const Napi::CallbackInfo& info, size_t i, uint32_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) return false;
-  double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v < 0 || v > 4294967295.0 || v != static_cast<double>(static_cast<uint32_t>(v))) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
 
 sockaddr_vm Addr(uint32_t cid, uint32_t port) {
   sockaddr_vm a{};

@@ -58,3 +58,7 @@ const nativeBuild = spawnSync(process.execPath, [join(root, 'native', 'build.mjs
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 if (nativeBuild.status !== 0) process.stderr.write('[build] native addon not built; continuing\n');
+// The guest runs the host's node binary, so the same addon ships beside the agent bundle
+// (native/index.ts finds it next to dist/guest/*.mjs, i.e. /opt/kata-cc/ in the guest).
+const addon = join(root, 'native', 'build', 'Release', 'kata_cc_native.node');
+if (existsSync(addon)) cpSync(addon, join(root, 'dist', 'guest', 'kata_cc_native.node'));

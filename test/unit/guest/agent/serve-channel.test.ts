@@ -11,8 +11,6 @@ import { tmpdir } from '#test/helpers/tmpdir.js';
 function makeServer(dir: string): AgentServer {
   const sandbox = new Sandbox({
     crunBinary: '/usr/bin/crun',
-    scriptBinary: '/usr/bin/script',
-    sttyBinary: '/bin/stty',
     mounter: new CommandMounter(),
     runDir: join(dir, 'run'),
     storageRoot: join(dir, 'storage'),

@@ -27,6 +27,16 @@ function wire(extra: object = {}): Spec {
 }
 
 describe('fromAgentSpec', () => {
+  test('keeps the initial console size of a terminal process, and none without a terminal', () => {
+    const size = { Height: 33, Width: 101 };
+    const tty = fromAgentSpec(
+      wire({ Process: { Args: ['/bin/sh'], Terminal: true, ConsoleSize: size } }),
+    );
+    expect(tty.process.consoleSize).toEqual({ rows: 33, cols: 101 });
+    const plain = fromAgentSpec(wire({ Process: { Args: ['/bin/sh'], ConsoleSize: size } }));
+    expect(plain.process.consoleSize).toBeUndefined();
+  });
+
   test('translates the OCI wire spec into the domain spec and drops host namespace paths', () => {
     const s = fromAgentSpec(wire());
     expect(s.process.args).toEqual(['/bin/sh']);
@@ -54,6 +64,13 @@ describe('fromAgentSpec', () => {
     ],
     ['a NUL in env', wire({ Process: { Args: ['/x'], Env: ['A=\0'] } }), /NUL/],
     ['a huge uid', wire({ Process: { Args: ['/x'], User: { UID: 2 ** 40 } } }), /UID/],
+    [
+      'a console taller than a u16',
+      wire({
+        Process: { Args: ['/x'], Terminal: true, ConsoleSize: { Height: 65536, Width: 80 } },
+      }),
+      /ConsoleSize\.Height/,
+    ],
   ])('rejects %s as invalid_argument', (_what, spec, message) => {
     expect(() => fromAgentSpec(spec)).toThrow(message);
     expect(() => fromAgentSpec(spec)).toThrow(

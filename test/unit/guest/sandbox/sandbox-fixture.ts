@@ -36,8 +36,6 @@ export function makeFixture(overrides: Partial<SandboxOptions> = {}): {
   counter += 1;
   const options: SandboxOptions = {
     crunBinary: crunForTests(t.path),
-    scriptBinary: '/usr/bin/script',
-    sttyBinary: '/bin/stty',
     mounter: new CommandMounter(),
     runDir: join(t.path, 'run'),
     storageRoot,

@@ -157,12 +157,81 @@ describe.skipIf(skip !== undefined)('Sandbox with real crun', () => {
     const p = await f.sandbox
       .container('c5')
       .exec('t1', processSpec(['/bin/sh', '-c', 'read x; stty size; tty'], { terminal: true }));
-    await p.resize(40, 100);
+    p.resize(40, 100);
     await p.write(Buffer.from('go\n'));
     const out = await readAll(f.sandbox, 'c5', 't1', 'stdout');
     expect(out).toContain('40 100');
     expect(out).toMatch(/\/dev\/pts\/\d+/);
     expect((await p.wait()).status).toBe(0);
+    await expect(p.read('stderr', 10)).rejects.toMatchObject({ code: 'ERR_SANDBOX_EOF' });
+  });
+
+  test('issue #4: an interactive shell as the init process runs what is typed into its terminal', async () => {
+    const f = await ready();
+    const st = rootStorage(f, 'c7');
+    const spec = containerSpec(st.mountPoint, ['/bin/sh']);
+    await f.sandbox.createContainer(
+      'c7',
+      {
+        ...spec,
+        process: { ...spec.process, terminal: true, consoleSize: { rows: 33, cols: 101 } },
+      },
+      [st],
+    );
+    await f.sandbox.startContainer('c7');
+    const p = f.sandbox.process('c7', '');
+    await p.write(Buffer.from("echo hel''lo; stty size; exit 4\n"));
+    const out = await readAll(f.sandbox, 'c7', '', 'stdout');
+    expect(out).toContain("echo hel''lo"); // the terminal echoes what was typed
+    expect(out).toMatch(/\r\nhello\r\n/);
+    expect(out).toContain('33 101');
+    expect((await p.wait()).status).toBe(4);
+  });
+
+  test('closing the stdin of a terminal process delivers end of file to its reader', async () => {
+    const f = await ready();
+    const st = rootStorage(f, 'c8');
+    await f.sandbox.createContainer('c8', containerSpec(st.mountPoint, ['/bin/sleep', '1000']), [
+      st,
+    ]);
+    await f.sandbox.startContainer('c8');
+    const p = await f.sandbox
+      .container('c8')
+      .exec('t1', processSpec(['/bin/sh', '-c', 'cat; echo done'], { terminal: true }));
+    await p.write(Buffer.from('line\n'));
+    p.closeStdin();
+    await expect(p.write(Buffer.from('late'))).rejects.toMatchObject({
+      kind: 'failed_precondition',
+      code: 'ERR_SANDBOX_IO',
+    });
+    const out = await readAll(f.sandbox, 'c8', 't1', 'stdout');
+    expect(out, JSON.stringify(out)).toContain('done');
+    expect((await p.wait()).status).toBe(0);
+  });
+
+  test.each([
+    ['rows above u16', 65536, 80],
+    ['a huge window', 2 ** 32 - 1, 2 ** 32 - 1],
+    ['negative columns', 24, -1],
+    ['fractional rows', 1.5, 80],
+  ])('refuses a terminal size with %s', async (_what, rows, cols) => {
+    const f = await ready();
+    const st = rootStorage(f, 'c9');
+    await f.sandbox.createContainer('c9', containerSpec(st.mountPoint, ['/bin/sleep', '1000']), [
+      st,
+    ]);
+    await f.sandbox.startContainer('c9');
+    const p = await f.sandbox
+      .container('c9')
+      .exec('t1', processSpec(['/bin/sleep', '1000'], { terminal: true }));
+    expect(() => {
+      p.resize(rows, cols);
+    }).toThrow(expect.objectContaining({ kind: 'invalid_argument', code: 'ERR_SANDBOX_INVALID' }));
+    expect(() => {
+      f.sandbox.process('c9', '').resize(24, 80);
+    }).toThrow(expect.objectContaining({ kind: 'unavailable', code: 'ERR_SANDBOX_NO_TTY' }));
+    p.signal(9);
+    expect((await p.wait()).status).toBe(137);
   });
 
   test('refuses a host-provided rootfs in a confidential sandbox', async () => {
