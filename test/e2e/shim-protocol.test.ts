@@ -143,7 +143,9 @@ describe('shim v2 process protocol', () => {
         initrd: '/nonexistent/initrd',
         rootfs: '/nonexistent/root.erofs',
         verityRootHash: '0'.repeat(64),
+        kernelRelease: '6.1.0-test',
         kernelParams: [],
+        inputsHash: 'fixture',
       }),
     );
     writeFileSync(

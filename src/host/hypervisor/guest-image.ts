@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { expectArray, expectInt, expectObject, expectString } from '#src/lib/index.js';
 import { HypervisorError } from './errors.js';
 import type { VmSpec } from './vm-spec.js';
@@ -44,14 +44,19 @@ export function parseGuestImageManifest(raw: unknown, manifestPath: string): Gue
       `${at}: manifest version ${version} is not ${GUEST_IMAGE_MANIFEST_VERSION}; run kata-cc guest build --force`,
     );
   }
+  // relative file names are relative to the manifest, so a cache folder can move
+  const file = (k: string): string => {
+    const v = expectString(o[k], `${at}.${k}`);
+    return isAbsolute(v) ? v : resolve(dirname(manifestPath), v);
+  };
   const verityRootHash = expectString(o['verityRootHash'], `${at}.verityRootHash`);
   if (!/^[0-9a-f]{64}$/.test(verityRootHash))
     throw imageError('invalid_argument', `${at}.verityRootHash: expected 64 hex digits`);
   return {
     manifestPath,
-    kernel: expectString(o['kernel'], `${at}.kernel`),
-    initrd: expectString(o['initrd'], `${at}.initrd`),
-    rootfs: expectString(o['rootfs'], `${at}.rootfs`),
+    kernel: file('kernel'),
+    initrd: file('initrd'),
+    rootfs: file('rootfs'),
     verityRootHash,
     kernelRelease: expectString(o['kernelRelease'], `${at}.kernelRelease`),
     kernelParams: expectArray(o['kernelParams'], `${at}.kernelParams`).map((p, i) =>
@@ -89,7 +94,8 @@ export function locateGuestImage(options: {
   }
   const pointerPath = join(options.projectRoot, '.cache', 'guest', 'current.json');
   const pointer = expectObject(readJson(pointerPath, 'guest image pointer'), pointerPath);
-  const manifestPath = expectString(pointer['manifest'], `${pointerPath}.manifest`);
+  const named = expectString(pointer['manifest'], `${pointerPath}.manifest`);
+  const manifestPath = isAbsolute(named) ? named : resolve(dirname(pointerPath), named);
   return parseGuestImageManifest(readJson(manifestPath, 'guest manifest'), manifestPath);
 }
 

@@ -28,4 +28,3 @@ export {
   GUEST_CONTAINERS_DIR,
   type VmSandboxFactoryOptions,
 } from './vm-sandbox.js';
-export { resolveGuestImage, type GuestImage } from './guest-image.js';

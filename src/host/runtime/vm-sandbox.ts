@@ -4,6 +4,7 @@ import { describeError, type Logger } from '#src/lib/index.js';
 import type { HostConfig } from '#src/host/config/index.js';
 import { connectAgent, type AgentClient, type GuestStorage } from '#src/host/agent/index.js';
 import {
+  locateGuestImage,
   startVm,
   type DiskSpec,
   type TeeSpec,
@@ -12,7 +13,6 @@ import {
 } from '#src/host/hypervisor/index.js';
 import { buildRootfsImage } from '#src/host/resource/index.js';
 import { RuntimeError } from './errors.js';
-import { resolveGuestImage } from './guest-image.js';
 import { parsePodAnnotations, type InitDataLaunch } from './pod-annotations.js';
 import type {
   BackendContainer,
@@ -64,7 +64,10 @@ export class VmSandboxFactory implements SandboxBackendFactory {
   async start(spec: SandboxStartSpec, signal?: AbortSignal): Promise<SandboxBackend> {
     const { config } = this.#o;
     const log = this.#o.logger.child({ subsystem: 'vm-sandbox', sandbox_id: spec.sandboxId });
-    const image = resolveGuestImage(config.guest.manifest, this.#o.projectRoot);
+    const image = locateGuestImage({
+      manifestPath: config.guest.manifest,
+      projectRoot: this.#o.projectRoot,
+    });
     const { initData } = parsePodAnnotations(
       spec.annotations,
       config.hypervisor.enable_annotations,
