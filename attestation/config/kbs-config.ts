@@ -16,6 +16,8 @@ export interface KbsConfig {
   readonly policiesDir?: string | undefined;
   readonly allowSample: boolean;
   readonly tdxCollateral?: string | undefined;
+  /** AMD KDS CRLs: a DER/PEM CRL file or a folder of them. */
+  readonly snpCrls?: string | undefined;
   readonly tokenTtlSeconds: number;
 }
 
@@ -49,6 +51,7 @@ export function parseKbsConfig(raw: unknown, baseDir: string): KbsConfig {
       'allow_sample',
       'policies_dir',
       'tdx_collateral',
+      'snp_crls',
       'token_ttl_seconds',
     ]);
     const { host, port } = parseListen(
@@ -76,6 +79,7 @@ export function parseKbsConfig(raw: unknown, baseDir: string): KbsConfig {
         'attestation.allow_sample',
       ),
       tdxCollateral: path(att['tdx_collateral'], 'attestation.tdx_collateral', baseDir),
+      snpCrls: path(att['snp_crls'], 'attestation.snp_crls', baseDir),
       tokenTtlSeconds: expectInt(
         att['token_ttl_seconds'] ?? KBS_CONFIG_DEFAULTS.tokenTtlSeconds,
         'attestation.token_ttl_seconds',

@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { NULL_LOGGER, wrapError, type Logger } from '#src/lib/index.js';
 import { AttestationService, RegoPolicyEngine, TokenSigner } from '../as/index.js';
 import { PolicyStore } from '../policy/index.js';
@@ -33,6 +34,8 @@ export interface KbsOptions {
   readonly allowSample?: boolean | undefined;
   /** TDX collateral: a bundle file, a PCS folder, or a folder of per-FMSPC folders. */
   readonly tdxCollateral?: string | undefined;
+  /** AMD KDS CRLs for the SNP verifier: a DER/PEM CRL file or a folder of `*.der` / `*.crl`. */
+  readonly snpCrls?: string | undefined;
   readonly tokenTtlSeconds?: number | undefined;
   readonly now?: (() => number) | undefined;
   readonly log?: Logger | undefined;
@@ -64,6 +67,31 @@ async function collateral(path: string | undefined): Promise<TdxCollateralProvid
   return staticCollateralProvider(await loadTdxCollateral(path));
 }
 
+const PEM_CRL_RE = /-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/g;
+
+async function amdCrls(path: string | undefined): Promise<Uint8Array[] | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    const st = await stat(path);
+    const files = st.isDirectory()
+      ? (await readdir(path))
+          .filter((n) => /\.(der|crl|pem)$/i.test(n))
+          .sort()
+          .map((n) => join(path, n))
+      : [path];
+    const out: Uint8Array[] = [];
+    for (const f of files) {
+      const bytes = await readFile(f);
+      const pems = [...bytes.toString('latin1').matchAll(PEM_CRL_RE)];
+      if (pems.length === 0) out.push(new Uint8Array(bytes));
+      for (const m of pems) out.push(new Uint8Array(Buffer.from(m[1] ?? '', 'base64')));
+    }
+    return out;
+  } catch (err) {
+    throw wrapError(err, `cannot read snp crls ${path}`);
+  }
+}
+
 /** Builds the verifiers, attestation service, stores and HTTP server, and starts listening. */
 export async function startKbs(o: KbsOptions): Promise<RunningKbs> {
   const log = o.log ?? NULL_LOGGER;
@@ -73,7 +101,10 @@ export async function startKbs(o: KbsOptions): Promise<RunningKbs> {
   const vopts: CreateVerifierOptions = {
     allowSample: o.allowSample === true,
     collateral: await collateral(o.tdxCollateral),
+    amdCrls: await amdCrls(o.snpCrls),
   };
+  // Fail at start, not at first request, when a configured CRL is unreadable or not AMD's.
+  if (vopts.amdCrls) createVerifier('snp', vopts);
   const verifiers = new Map<TeeKind, Verifier>();
   const verifierFor = (tee: TeeKind): Verifier | undefined => {
     if (tee === 'sample' && o.allowSample !== true) return undefined;

@@ -10,7 +10,7 @@ import { startKbs } from './create-kbs.js';
 
 const HELP = `Usage: kbs serve --config FILE
        kbs serve [--listen HOST:PORT] [--store DIR] [--tls-cert FILE --tls-key FILE]
-                 [--admin-key FILE] [--policies DIR] [--tdx-collateral PATH] [--allow-sample]
+                 [--admin-key FILE] [--policies DIR] [--tdx-collateral PATH] [--snp-crls PATH] [--allow-sample]
 
 Runs the Key Broker Service (Trustee RCAR protocol 0.4.0) with its built-in attestation service.
 Prints the bound URL (e.g. http://127.0.0.1:41234) as the first line on stdout, logs JSON to
@@ -27,6 +27,7 @@ Options:
   --policies DIR         folder with as/default.rego and kbs/default-resource.rego
                          (default: <project>/policies)
   --tdx-collateral PATH  TDX collateral bundle file or PCS folder
+  --snp-crls PATH        AMD KDS CRL (DER or PEM) or a folder of them; revoked ASK/VCEK fail
   --allow-sample         accept the sample TEE (development only: it proves nothing)`;
 
 function fromFlags(v: Record<string, string | boolean | undefined>): KbsConfig {
@@ -44,6 +45,7 @@ function fromFlags(v: Record<string, string | boolean | undefined>): KbsConfig {
     policiesDir: str('policies'),
     allowSample: v['allow-sample'] === true,
     tdxCollateral: str('tdx-collateral'),
+    snpCrls: str('snp-crls'),
     tokenTtlSeconds: KBS_CONFIG_DEFAULTS.tokenTtlSeconds,
   };
 }
@@ -62,6 +64,7 @@ export const serveCommand: Command = {
       'admin-key': { type: 'string' },
       policies: { type: 'string' },
       'tdx-collateral': { type: 'string' },
+      'snp-crls': { type: 'string' },
       'allow-sample': { type: 'boolean' },
     });
     if (positionals.length > 0)
@@ -83,6 +86,7 @@ export const serveCommand: Command = {
       adminPublicKeyFile: cfg.adminPublicKey,
       allowSample: cfg.allowSample,
       tdxCollateral: cfg.tdxCollateral,
+      snpCrls: cfg.snpCrls,
       tokenTtlSeconds: cfg.tokenTtlSeconds,
       log: ctx.log,
     });

@@ -19,6 +19,8 @@ export interface CreateVerifierOptions {
   readonly amdChainsPem?: readonly string[] | undefined;
   /** SNP: supplies the VCEK/VLEK when the evidence carries none. */
   readonly vekProvider?: SnpVekProvider | undefined;
+  /** SNP: AMD KDS CRLs (DER), each signed by a trusted ARK (offline collateral). */
+  readonly amdCrls?: readonly Uint8Array[] | undefined;
 }
 
 /** The verifier for one TEE kind. */
@@ -34,6 +36,7 @@ export function createVerifier(tee: TeeKind, options: CreateVerifierOptions = {}
       return createSnpVerifier({
         amdChainsPem: options.amdChainsPem,
         vekProvider: options.vekProvider,
+        crls: options.amdCrls,
       });
     case 'sample':
       return createSampleVerifier({ allowSample: options.allowSample });

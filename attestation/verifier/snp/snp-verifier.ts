@@ -12,6 +12,7 @@ import { readVerifierDataFile } from '../data-files.js';
 import { denied, malformedInput } from '../errors.js';
 import { checkBinding } from '../binding.js';
 import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
+import { checkAmdRevocation, loadAmdCrls, type AmdCrl } from './amd-crl.js';
 import { snpClaims } from './snp-claims.js';
 import { parseSnpEvidence } from './snp-evidence.js';
 import { parseVekExtensions, type VekExtensions } from './vek-extensions.js';
@@ -36,6 +37,8 @@ export interface SnpVerifierOptions {
   readonly amdChainsPem?: readonly string[] | undefined;
   /** Consulted only when the evidence has no endorsement key certificate. */
   readonly vekProvider?: SnpVekProvider | undefined;
+  /** AMD KDS CRLs (DER), each signed by one of the trusted ARKs; revocation is checked per chain. */
+  readonly crls?: readonly Uint8Array[] | undefined;
 }
 
 const BUILT_IN_CHAINS = ['milan', 'genoa', 'turin'].flatMap((p) => [
@@ -145,6 +148,7 @@ function checkTcbAndChip(report: SnpReport, ext: VekExtensions): void {
 /** The SEV-SNP verifier: VCEK/VLEK chain to the AMD ARK, report signature, TCB and chip id. */
 export function createSnpVerifier(options: SnpVerifierOptions = {}): Verifier {
   const chains = loadAmdChains(options.amdChainsPem ?? BUILT_IN_CHAINS.map(readVerifierDataFile));
+  const crls = loadAmdCrls(options.crls ?? [], chains);
   return {
     tee: 'snp',
     async verify(
@@ -170,13 +174,14 @@ export function createSnpVerifier(options: SnpVerifierOptions = {}): Verifier {
           'ERR_SNP_VCEK_MISSING',
           `snp evidence carries no ${key.toUpperCase()} certificate and no provider supplied one`,
         );
-      return verifySnp(chains, ev.report, first, der, expected, opts.now ?? new Date());
+      return verifySnp(chains, crls, ev.report, first, der, expected, opts.now ?? new Date());
     },
   };
 }
 
 function verifySnp(
   chains: readonly AmdChain[],
+  crls: readonly AmdCrl[],
   raw: Uint8Array,
   first: SnpReport,
   der: Uint8Array,
@@ -184,7 +189,7 @@ function verifySnp(
   now: Date,
 ): Claims {
   const vek = parseCertificate(der, `snp ${first.signingKey} certificate`, 'ERR_SNP_VCEK_CHAIN');
-  verifyVekChain(vek, chains, now);
+  checkAmdRevocation(verifyVekChain(vek, chains, now), vek, crls, now);
   const ext = parseVekExtensions(new Uint8Array(vek.raw));
   const report =
     ext.product && ext.product !== first.product ? parseReport(raw, ext.product) : first;
