@@ -204,6 +204,19 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
     GetGuestDetails: guard('GuestDetailsRequest', async (req) =>
       guestDetails(req.mem_block_size, o),
     ),
+    // not guard(): setPolicy asks the current policy about SetPolicyRequest itself
+    SetPolicy: async (req) => {
+      if (!o.policy.setPolicy) throw unsupported('SetPolicy (this agent policy is fixed)');
+      const d = await o.policy.setPolicy({ policy: req.policy });
+      if (!d.allowed)
+        throw new AgentError(
+          'permission_denied',
+          'ERR_AGENT_POLICY',
+          `SetPolicyRequest is blocked by policy: ${d.reason}`,
+        );
+      o.log.info('agent policy replaced', { bytes: req.policy.length });
+      return empty;
+    },
   };
 }
 

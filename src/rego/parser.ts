@@ -150,6 +150,7 @@ class ModuleParser extends TermParser {
     if (elses.length > 0 && (setKey || bodies.length > 1)) {
       throw parseError(loc, 'else keyword cannot be used on multi-value rules');
     }
+    this.expectRuleEnd(nameTok.text);
     const list = bodies.length > 0 ? bodies : [[trueExpr(loc)]];
     return list.map((body, i) =>
       this.makeRule(
@@ -165,6 +166,17 @@ class ModuleParser extends TermParser {
         loc,
       ),
     );
+  }
+
+  /** A rule ends at a line break: `p if { … }` in v0 without the `if` import is not `p` then `if`. */
+  private expectRuleEnd(name: string): void {
+    const t = this.peek();
+    if (t.nl || t.kind === 'eof') return;
+    const hint =
+      this.#v0 && (t.text === 'if' || t.text === 'contains')
+        ? ` (Rego v0 needs \`import future.keywords.${t.text}\` or \`import rego.v1\` for it)`
+        : '';
+    throw parseError(t.loc, `unexpected ${JSON.stringify(t.text)} after rule ${name}${hint}`);
   }
 
   /** `if { … }`, `if expr`, `{ … }` (v0), or nothing. v0 allows several `{ … }` bodies. */

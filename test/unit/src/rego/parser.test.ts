@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { parseModule, RegoError } from '#src/rego/index.js';
 
-function parseErr(text: string): string {
+function parseErr(text: string, v0 = false): string {
   try {
-    parseModule('m.rego', text);
+    parseModule('m.rego', text, { v0 });
   } catch (err) {
     if (err instanceof RegoError) {
       expect(err.code).toBe('ERR_REGO_PARSE');
@@ -65,5 +65,39 @@ describe('parseModule', () => {
       123456789012345678901n,
       1500,
     ]);
+  });
+
+  describe('Rego v0 without the future keywords', () => {
+    test('`p if { … }` is a parse error naming the missing import', () => {
+      expect(parseErr('package a\n\np if { true }', true)).toBe(
+        'm.rego:3:3: unexpected "if" after rule p (Rego v0 needs `import future.keywords.if` or `import rego.v1` for it)',
+      );
+      expect(parseErr('package a\n\nq contains 1 if { true }', true)).toMatch(
+        /^m\.rego:3:3: unexpected "contains" after rule q \(Rego v0 needs `import future\.keywords\.contains`/,
+      );
+    });
+
+    test('with the import (or in v1) the same text is one rule', () => {
+      for (const [text, v0] of [
+        ['package a\nimport future.keywords.if\np if { true }', true],
+        ['package a\nimport rego.v1\np if { true }', true],
+        ['package a\np if { true }', false],
+      ] as const)
+        expect(parseModule('m.rego', text, { v0 }).rules.map((r) => r.path.join('.'))).toEqual([
+          'a.p',
+        ]);
+    });
+
+    test('v0 bodies without `if` still parse; trailing words after a rule do not', () => {
+      expect(
+        parseModule('m.rego', 'package a\np { true }\nq = 1 { true }', { v0: true }).rules,
+      ).toHaveLength(2);
+      expect(parseErr('package a\n\nthis is not rego', true)).toBe(
+        'm.rego:3:6: unexpected "is" after rule this',
+      );
+      expect(parseErr('package a\n\np := 1 q := 2')).toBe(
+        'm.rego:3:8: unexpected "q" after rule p',
+      );
+    });
   });
 });
