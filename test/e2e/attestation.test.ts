@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  ContainerStatusRequest,
+  CreateContainerRequest,
+  CriClient,
+  PodSandboxConfig,
+  RunPodSandboxRequest,
+} from '#src/protocol/cri/index.js';
+import { INITDATA_ANNOTATION, encodeInitDataAnnotation } from '#src/tee/index.js';
+import { startKbsProgram, type KbsProgram } from '#test/helpers/kbs-program.js';
+import { BUSYBOX_IMAGE } from '#test/helpers/test-images.js';
+import { podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
+
+/**
+ * Guest attestation in a coco-dev pod VM (tee none, confidential = false: the workload rootfs comes
+ * from the host until in-guest image pull is the default): our KBS runs on the host as its own
+ * program, the pod's initdata names it, and the container talks to the guest components on
+ * 127.0.0.1:8006.
+ */
+const env = podVmEnv();
+if (env.problem !== '') console.log(`skipping VM tests: ${env.problem}`);
+
+const sha384 = (t: string): string => createHash('sha384').update(t).digest('hex');
+const b64url = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+function initDataToml(kbsUrl: string): string {
+  return [
+    'version = "0.1.0"',
+    'algorithm = "sha384"',
+    '[data]',
+    `"aa.toml" = '''`,
+    '[token_configs.kbs]',
+    `url = "${kbsUrl}"`,
+    `'''`,
+    `"cdh.toml" = '''`,
+    'socket = "unix:///run/confidential-containers/cdh.sock"',
+    '[kbc]',
+    'name = "cc_kbc"',
+    `url = "${kbsUrl}"`,
+    `'''`,
+    '',
+  ].join('\n');
+}
+
+/** A vault sealed secret naming a KBS resource (unsigned, as upstream's tooling makes for tests). */
+const vaultSecret = (uri: string): string =>
+  `sealed.fakejwsheader.${b64url({ version: '0.1.0', type: 'vault', name: uri, provider: 'kbs', provider_settings: {}, annotations: {} })}.fakesignature`;
+
+/** Shell: GET a REST path; retries while the guest components are not listening yet. */
+const restGet = (path: string): string =>
+  [
+    'n=0',
+    'while :; do',
+    `  out=$(printf 'GET ${path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' | nc 127.0.0.1 8006 2>&1)`,
+    '  case "$out" in HTTP/*) echo "$out"; break ;; esac',
+    '  n=$((n+1)); [ $n -gt 400 ] && { echo "never reachable: $out"; exit 1; }',
+    '  sleep 1',
+    'done',
+  ].join('\n');
+
+/** The tail of a pod VM's console log (for failure messages). */
+function consoleOf(p: Pod, lines = 60): string {
+  try {
+    return readFileSync(join(env.stateDir, p.podId, 'console.log'), 'utf8')
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
+  } catch {
+    return '(no console log)';
+  }
+}
+
+const step = (what: string): void => {
+  console.log(`[attestation e2e] ${new Date().toISOString()} ${what}`);
+};
+
+interface Pod {
+  readonly cri: CriClient;
+  readonly podId: string;
+  readonly config: PodSandboxConfig;
+  readonly logDir: string;
+}
+
+async function runPod(name: string, annotations: Record<string, string>): Promise<Pod> {
+  const cri = new CriClient({ address: env.address, timeoutMs: 300_000 });
+  const logDir = mkdtempSync(join(tmpdir(), `kata-att-${name}-`));
+  const config = PodSandboxConfig.fromPartial({
+    metadata: { name, uid: `uid-${name}`, namespace: 'default', attempt: 0 },
+    hostname: name,
+    log_directory: logDir,
+    annotations,
+  });
+  step(`RunPodSandbox ${name}`);
+  const { pod_sandbox_id: podId } = await cri.runtime.RunPodSandbox(
+    RunPodSandboxRequest.fromPartial({ config, runtime_handler: 'kata-cc' }),
+  );
+  step(`pod ${name} ready`);
+  return { cri, podId, config, logDir };
+}
+
+async function stopPod(p: Pod): Promise<void> {
+  try {
+    await p.cri.runtime.StopPodSandbox({ pod_sandbox_id: p.podId });
+    await p.cri.runtime.RemovePodSandbox({ pod_sandbox_id: p.podId });
+  } finally {
+    p.cri.close();
+    rmSync(p.logDir, { recursive: true, force: true });
+  }
+}
+
+/** Creates, starts and waits for a container; answers its stdout+stderr text. */
+async function runContainer(
+  p: Pod,
+  name: string,
+  script: string,
+  envs: Record<string, string> = {},
+): Promise<string> {
+  const { container_id: cid } = await p.cri.runtime.CreateContainer(
+    CreateContainerRequest.fromPartial({
+      pod_sandbox_id: p.podId,
+      sandbox_config: p.config,
+      config: {
+        metadata: { name, attempt: 0 },
+        image: { image: BUSYBOX_IMAGE },
+        command: ['sh', '-c', script],
+        envs: Object.entries(envs).map(([key, value]) => ({ key, value })),
+        log_path: `${name}.log`,
+      },
+    }),
+  );
+  step(`container ${name} created`);
+  try {
+    await p.cri.runtime.StartContainer({ container_id: cid });
+    let state = -1;
+    for (let i = 0; i < 400 && state !== 2; i++) {
+      const st = await p.cri.runtime.ContainerStatus(
+        ContainerStatusRequest.fromPartial({ container_id: cid }),
+      );
+      state = st.status?.state ?? -1;
+      if (state !== 2) await new Promise((r) => setTimeout(r, 500));
+    }
+    step(`container ${name} state ${String(state)}`);
+    expect(state, `${shimLog(env, p.podId)}\n--- console ---\n${consoleOf(p)}`).toBe(2);
+    return readFileSync(join(p.logDir, `${name}.log`), 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ').slice(3).join(' '))
+      .join('\n');
+  } finally {
+    await p.cri.runtime.RemoveContainer({ container_id: cid });
+  }
+}
+
+describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', () => {
+  let kbs: KbsProgram;
+  beforeAll(async () => {
+    kbs = await startKbsProgram({ host: '0.0.0.0' });
+  });
+  afterAll(async () => {
+    await kbs.stop();
+  });
+
+  test(
+    'initdata reaches the guest: the REST API answers the container with evidence bound to its digest',
+    { timeout: 900_000 },
+    async () => {
+      const toml = initDataToml(`http://192.0.2.1:${String(kbs.port)}`);
+      const pod = await runPod('att-evidence', {
+        [INITDATA_ANNOTATION]: encodeInitDataAnnotation(new TextEncoder().encode(toml)),
+      });
+      try {
+        expect(qemuPids(pod.podId)).toHaveLength(1);
+        const out = await runContainer(pod, 'ev', restGet('/aa/evidence?runtime_data=abc'));
+        expect(out, shimLog(env, pod.podId)).toContain('HTTP/1.1 200');
+        const body = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as {
+          svn: string;
+          report_data: string;
+          init_data: string;
+        };
+        expect(Buffer.from(body.report_data, 'base64').subarray(0, 3).toString()).toBe('abc');
+        expect(Buffer.from(body.init_data, 'base64').toString('hex')).toBe(sha384(toml));
+      } finally {
+        await stopPod(pod);
+      }
+    },
+  );
+
+  test(
+    'initdata altered after launch: attestation and unsealing are refused',
+    { timeout: 900_000 },
+    async () => {
+      const toml = initDataToml(`http://192.0.2.1:${String(kbs.port)}`);
+      // The launch digest (kernel command line, the coco-dev stand-in for MRCONFIGID) names other
+      // initdata than the disk the guest reads: the same as the disk being swapped after launch.
+      const dropIn = join(dirname(env.configPath), 'config.d', '50-attestation-test.toml');
+      mkdirSync(dirname(dropIn), { recursive: true });
+      writeFileSync(
+        dropIn,
+        `[hypervisor]\nkernel_params = ["kata.initdata_digest=sha384:${sha384('other initdata')}"]\n`,
+      );
+      let pod: Pod;
+      try {
+        pod = await runPod('att-mismatch', {
+          [INITDATA_ANNOTATION]: encodeInitDataAnnotation(new TextEncoder().encode(toml)),
+        });
+      } finally {
+        rmSync(dropIn, { force: true });
+      }
+      try {
+        const out = await runContainer(pod, 'tok', restGet('/aa/token?token_type=kbs'));
+        expect(out, shimLog(env, pod.podId)).toContain('HTTP/1.1 403');
+        expect(out).toContain('initdata digest does not match');
+        const err = await runContainer(pod, 'sealed', 'echo "S=$S"', {
+          S: vaultSecret('kbs:///default/e2e/one'),
+        }).catch((e: unknown) => e);
+        expect(err).toMatchObject({
+          message: expect.stringMatching(
+            /cannot unseal environment variable S: .*initdata digest does not match/,
+          ) as unknown,
+        });
+      } finally {
+        await stopPod(pod);
+      }
+    },
+  );
+});
