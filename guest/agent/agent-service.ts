@@ -151,8 +151,7 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
     }),
     WaitProcess: guard('WaitProcessRequest', async (req, ctx) => {
       const p = proc(req.container_id, req.exec_id);
-      const exit = await p.wait(ctx.signal);
-      if (p.execId !== '') sb.container(req.container_id).forgetExec(p.execId);
+      const exit = await sb.waitProcess(req.container_id, p.execId, ctx.signal);
       return { status: exit.status };
     }),
     ReadStdout: guard('ReadStreamRequest', async (req, ctx) => {

@@ -200,6 +200,11 @@ export class ContainerProcess {
     return abortable(this.#exit.promise, signal, `wait for ${this.#describe()}`);
   }
 
+  /** Resolves once both output streams ended and were read to the end. */
+  async drained(): Promise<void> {
+    await Promise.all([this.#stdout.drained, this.#stderr.drained]);
+  }
+
   read(stream: StreamName, len: number, signal?: AbortSignal): Promise<Buffer> {
     return (stream === 'stdout' ? this.#stdout : this.#stderr).read(len, signal);
   }

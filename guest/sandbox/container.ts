@@ -50,6 +50,8 @@ export class Container {
   readonly #o: ContainerOptions;
   readonly #sm: StateMachine<ContainerState>;
   readonly #execs = new Map<string, ContainerProcess>();
+  /** Exited execs already reported by WaitProcess whose output the host has not read to the end. */
+  readonly #draining = new Map<string, ContainerProcess>();
   #oomKills = 0;
   #resources: Resources | undefined;
 
@@ -112,7 +114,7 @@ export class Container {
 
   process(execId: string): ContainerProcess {
     if (execId === '') return this.init;
-    const p = this.#execs.get(execId);
+    const p = this.#execs.get(execId) ?? this.#draining.get(execId);
     if (!p)
       throw new SandboxError(
         'not_found',
@@ -130,7 +132,9 @@ export class Container {
         'ERR_SANDBOX_EXISTS',
         `container ${this.id} already has process ${execId}`,
       );
-    if (this.#execs.size >= MAX_EXEC_PROCESSES)
+    this.#draining.get(execId)?.markDeleted();
+    this.#draining.delete(execId);
+    if (this.#execs.size + this.#draining.size >= MAX_EXEC_PROCESSES)
       throw new SandboxError(
         'resource_exhausted',
         'ERR_SANDBOX_INVALID',
@@ -147,6 +151,7 @@ export class Container {
     const pidFile = join(this.bundleDir, `exec-${execId}.pid`);
     const logFile = join(this.bundleDir, `crun-exec-${execId}.log`);
     try {
+      await this.#removeExecFiles(execId);
       await writeFile(processFile, JSON.stringify(ociProcess(spec)));
       await p.start(
         {
@@ -171,14 +176,27 @@ export class Container {
     return p;
   }
 
-  /** Forgets an exec process after WaitProcess reported its exit (Kata does the same). */
+  /**
+   * Forgets an exec process after WaitProcess reported its exit (Kata does the same). Its output
+   * stays readable until the host has read both streams to the end: WaitProcess and the reads
+   * race, and the last bytes must not be lost.
+   */
   forgetExec(execId: string): void {
     const p = this.#execs.get(execId);
-    if (p && p.state === 'stopped') {
+    if (p?.state !== 'stopped') return;
+    this.#execs.delete(execId);
+    this.#draining.set(execId, p);
+    void p.drained().then(async () => {
       p.markDeleted();
-      this.#execs.delete(execId);
-      void rm(join(this.bundleDir, `exec-${execId}.json`), { force: true });
-    }
+      if (this.#draining.get(execId) !== p) return;
+      this.#draining.delete(execId);
+      await this.#removeExecFiles(execId);
+    });
+  }
+
+  async #removeExecFiles(execId: string): Promise<void> {
+    for (const f of [`exec-${execId}.json`, `exec-${execId}.pid`, `crun-exec-${execId}.log`])
+      await rm(join(this.bundleDir, f), { force: true }).catch(() => undefined);
   }
 
   execStates(): ReadonlyMap<string, ProcessState> {
@@ -287,6 +305,8 @@ export class Container {
       p.markDeleted();
     }
     this.#execs.clear();
+    for (const p of this.#draining.values()) p.markDeleted();
+    this.#draining.clear();
     // `crun run` deletes its container when the init exits; only a killed or failed crun leaves it
     if (existsSync(join(this.#o.crun.options.stateDir, this.id)))
       await this.#o.crun.command(['delete', '--force', this.id]).catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { abortable } from '#src/lib/index.js';
+import { abortable, deferred } from '#src/lib/index.js';
 import { SandboxError } from './errors.js';
 
 /** Default bound of one process stream buffer; beyond it the pipe is paused (the writer blocks). */
@@ -21,6 +21,7 @@ export class OutputBuffer {
   #source: Readable | undefined;
   #wake: (() => void)[] = [];
   #reading: Promise<unknown> = Promise.resolve();
+  readonly #drained = deferred<undefined>();
 
   constructor(capacity = OUTPUT_BUFFER_BYTES) {
     this.#capacity = capacity;
@@ -53,6 +54,7 @@ export class OutputBuffer {
   /** Marks the stream finished when there is no source (e.g. a process without this stream). */
   end(): void {
     this.#ended = true;
+    if (this.#source === undefined && this.#size === 0) this.#drained.resolve(undefined);
     this.#notify();
   }
 
@@ -62,6 +64,14 @@ export class OutputBuffer {
 
   get isEnded(): boolean {
     return this.#ended && this.#size === 0;
+  }
+
+  /**
+   * Resolves once a reader was told end-of-file (every byte read), or at `end()` of a buffer that
+   * never had a source.
+   */
+  get drained(): Promise<undefined> {
+    return this.#drained.promise;
   }
 
   /** Up to `len` bytes (≥ 1), waiting for data; ERR_SANDBOX_EOF once drained and closed. */
@@ -74,6 +84,7 @@ export class OutputBuffer {
   async #readNow(len: number, signal?: AbortSignal): Promise<Buffer> {
     while (this.#size === 0) {
       if (this.#ended) {
+        this.#drained.resolve(undefined);
         if (this.#error)
           throw new SandboxError(
             'internal',

@@ -15,7 +15,7 @@ import {
   type MountedStorage,
   type StorageOptions,
 } from './storage.js';
-import type { ContainerSpec, StorageSpec } from './types.js';
+import type { ContainerSpec, ExitStatus, StorageSpec } from './types.js';
 import { checkAbsolutePath, checkId, isWithin } from './validate.js';
 
 export type SandboxState = 'empty' | 'ready' | 'destroyed';
@@ -304,6 +304,27 @@ export class Sandbox {
       this.#busy.delete(id);
       if (this.#sandboxContainer === id) this.#sandboxContainer = undefined;
     }
+  }
+
+  /**
+   * Waits for a process to exit (WaitProcess). For an init, its OOM kills are queued first and a
+   * pending GetOOMEvent gets to answer before this returns, so the host sees TaskOOM before the
+   * exit; an exec is forgotten (its output stays readable until drained).
+   */
+  async waitProcess(
+    containerId: string,
+    execId: string,
+    signal?: AbortSignal,
+  ): Promise<ExitStatus> {
+    const c = this.container(containerId);
+    const exit = await c.process(execId).wait(signal);
+    if (execId !== '') {
+      c.forgetExec(execId);
+      return exit;
+    }
+    await this.#oom.check(c);
+    await new Promise((resolve) => setImmediate(resolve));
+    return exit;
   }
 
   /** Waits for the next container OOM kill and returns the container id (GetOOMEvent). */

@@ -261,7 +261,7 @@ export class PodRuntime {
   }
 
   async #reportExit(p: TaskProcess, status: number): Promise<void> {
-    if (p.exitInfo !== undefined) return;
+    if (p.isExiting) return;
     const info = await p.exited(status);
     this.#o.events.publish({
       type: 'task-exit',

@@ -34,6 +34,7 @@ export class TaskProcess {
   pid = 0;
   readonly #exit: Deferred<ExitInfo> = deferred();
   #exitInfo: ExitInfo | undefined;
+  #exiting: Promise<ExitInfo> | undefined;
   #host: HostStdio | undefined;
   #pumps: Promise<void>[] = [];
   #stdinChain: Promise<void> = Promise.resolve();
@@ -115,10 +116,24 @@ export class TaskProcess {
     return this.#backendIo?.resize(width, height) ?? Promise.resolve();
   }
 
-  /** Records the exit after output has drained (bounded); returns the exit info. */
-  async exited(exitStatus: number): Promise<ExitInfo> {
-    if (this.#exitInfo) return this.#exitInfo;
+  /**
+   * Records the exit after output has drained (bounded) and closes the host's output ends, so
+   * the reader sees end-of-file as it would from a runc process (CRI ExecSync waits for it);
+   * returns the exit info.
+   */
+  exited(exitStatus: number): Promise<ExitInfo> {
+    this.#exiting ??= this.#exited(exitStatus);
+    return this.#exiting;
+  }
+
+  /** True once the exit is being recorded (so it is reported once). */
+  get isExiting(): boolean {
+    return this.#exiting !== undefined;
+  }
+
+  async #exited(exitStatus: number): Promise<ExitInfo> {
     await Promise.race([Promise.all(this.#pumps), sleep(IO_DRAIN_MS)]);
+    await this.#host?.close();
     const info: ExitInfo = { pid: this.pid, exitStatus, exitedAt: new Date() };
     this.#exitInfo = info;
     if (this.lifecycle.canMove('stopped')) this.lifecycle.move('stopped');

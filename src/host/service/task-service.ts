@@ -73,6 +73,7 @@ function unary<Req, Res>(
         { cause: err },
       );
     }
+    if (log.trace.enabled('task')) log.debug('task call', { method });
     try {
       return res.encode(await fn(decoded, ctx)).finish();
     } catch (err) {

@@ -106,6 +106,7 @@ export class CriClient {
     }
     if (signal?.aborted === true) return Promise.reject(abortError(signal, path));
     const timeoutMs = positive(opts.timeoutMs ?? this.#timeoutMs, 'timeoutMs');
+    const deadline = Date.now() + timeoutMs;
     return new Promise((resolve, reject) => {
       const call = this.#client.makeUnaryRequest(
         path,
@@ -113,7 +114,7 @@ export class CriClient {
         (bytes: Buffer) => m.responseType.decode(bytes),
         request,
         new Metadata(),
-        { deadline: Date.now() + timeoutMs },
+        { deadline },
         (err: ServiceError | null, value?: unknown) => {
           signal?.removeEventListener('abort', onAbort);
           if (err === null) resolve(value);
@@ -121,7 +122,7 @@ export class CriClient {
             reject(
               signal?.aborted === true
                 ? abortError(signal, path)
-                : statusError(path, err, timeoutMs),
+                : statusError(path, err, timeoutMs, deadline),
             );
         },
       );
@@ -133,8 +134,14 @@ export class CriClient {
   }
 }
 
-function statusError(path: string, err: ServiceError, timeoutMs: number): CriError {
-  if (err.code === grpcStatus.DEADLINE_EXCEEDED) {
+function statusError(
+  path: string,
+  err: ServiceError,
+  timeoutMs: number,
+  deadline: number,
+): CriError {
+  // a DEADLINE_EXCEEDED the server sent before our deadline is its own (e.g. ExecSync's timeout)
+  if (err.code === grpcStatus.DEADLINE_EXCEEDED && Date.now() >= deadline) {
     return new CriError(
       'deadline_exceeded',
       'ERR_CRI_DEADLINE',

@@ -54,7 +54,8 @@ export async function setup(project: TestProject): Promise<void> {
   );
   containerd = await startContainerd({
     cri: true,
-    env: { KATA_CC_CONFIG: configPath, KATA_CC_SHIM_LOG_DIR: logDir },
+    // task and agent calls are traced into the shim logs that failing tests print
+    env: { KATA_CC_CONFIG: configPath, KATA_CC_SHIM_LOG_DIR: logDir, CC_TRACE: 'task,agent' },
   });
   await importBusybox(containerd, 'default');
   await importBusybox(containerd, 'k8s.io');

@@ -100,6 +100,29 @@ describe.skipIf(skip !== undefined)('Sandbox with real crun', () => {
     expect((await c.init.wait()).status).toBe(137);
   });
 
+  test('keeps an exec readable after WaitProcess forgot it, until its output is read to the end', async () => {
+    const f = await ready();
+    const st = rootStorage(f, 'c5');
+    await f.sandbox.createContainer('c5', containerSpec(st.mountPoint, ['/bin/sleep', '1000']), [
+      st,
+    ]);
+    await f.sandbox.startContainer('c5');
+    const c = f.sandbox.container('c5');
+    const p = await c.exec(
+      'e1',
+      processSpec(['/bin/sh', '-c', 'echo out1; echo out2; echo err >&2']),
+    );
+    expect((await p.wait()).status).toBe(0);
+    c.forgetExec('e1');
+    expect(await readAll(f.sandbox, 'c5', 'e1', 'stdout')).toBe('out1\nout2\n');
+    expect(await readAll(f.sandbox, 'c5', 'e1', 'stderr')).toBe('err\n');
+    await p.drained();
+    await new Promise((r) => setImmediate(r));
+    expect(() => f.sandbox.process('c5', 'e1')).toThrow(/has no process e1/);
+    const again = await c.exec('e1', processSpec(['/bin/sh', '-c', 'exit 4']));
+    expect((await again.wait()).status).toBe(4);
+  });
+
   test('reports an OOM event when a memory-limited container exceeds its limit', async () => {
     const f = await ready();
     const st = rootStorage(f, 'c3');

@@ -69,8 +69,11 @@ describe('CriClient against a gRPC server', () => {
     const sandboxStatus: Unary<PodSandboxStatusRequest, VersionResponse> = (call, cb) => {
       cb({ code: status.NOT_FOUND, details: `sandbox ${call.request.pod_sandbox_id} not found` });
     };
-    const execSync: Unary<ExecSyncRequest, ExecSyncResponse> = () => {
-      // never answers: the client's deadline or signal must end the call
+    const execSync: Unary<ExecSyncRequest, ExecSyncResponse> = (call, cb) => {
+      // the runtime's own timeout (containerd: "timeout 2s exceeded: context deadline exceeded")
+      if (call.request.cmd[0] === 'timeout')
+        cb({ code: status.DEADLINE_EXCEEDED, details: 'timeout 2s exceeded' });
+      // otherwise never answers: the client's deadline or signal must end the call
     };
     const pull: Unary<PullImageRequest, PullImageResponse> = (call, cb) => {
       seen.pull = call.request;
@@ -163,6 +166,21 @@ describe('CriClient against a gRPC server', () => {
       await expect(client.runtime.ExecSync(ExecSyncRequest.create({}))).rejects.toMatchObject({
         kind: 'deadline_exceeded',
         code: 'ERR_CRI_DEADLINE',
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a server's own deadline_exceeded keeps its message", async () => {
+    const client = new CriClient({ address: socket, timeoutMs: 10_000 });
+    try {
+      await expect(
+        client.runtime.ExecSync(ExecSyncRequest.create({ cmd: ['timeout'] })),
+      ).rejects.toMatchObject({
+        kind: 'deadline_exceeded',
+        code: 'ERR_CRI_STATUS',
+        message: expect.stringContaining('timeout 2s exceeded'),
       });
     } finally {
       client.close();
