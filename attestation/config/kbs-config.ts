@@ -13,6 +13,9 @@ export interface KbsConfig {
   readonly tlsKey?: string | undefined;
   readonly storeDir?: string | undefined;
   readonly adminPublicKey?: string | undefined;
+  /** `[[admin.acl]]` rules (`role`, `allowed_endpoints`); none = every admin token may do everything. */
+  readonly adminAcl?:
+    readonly { readonly role: string; readonly allowedEndpoints: string }[] | undefined;
   readonly policiesDir?: string | undefined;
   readonly allowSample: boolean;
   readonly tdxCollateral?: string | undefined;
@@ -46,7 +49,7 @@ export function parseKbsConfig(raw: unknown, baseDir: string): KbsConfig {
     const o = expectObject(raw, '', ['http', 'store', 'admin', 'attestation']);
     const http = expectObject(o['http'] ?? {}, 'http', ['listen', 'tls_cert', 'tls_key']);
     const store = expectObject(o['store'] ?? {}, 'store', ['dir']);
-    const admin = expectObject(o['admin'] ?? {}, 'admin', ['public_key']);
+    const admin = expectObject(o['admin'] ?? {}, 'admin', ['public_key', 'acl']);
     const att = expectObject(o['attestation'] ?? {}, 'attestation', [
       'allow_sample',
       'policies_dir',
@@ -73,6 +76,7 @@ export function parseKbsConfig(raw: unknown, baseDir: string): KbsConfig {
       tlsKey,
       storeDir: path(store['dir'], 'store.dir', baseDir),
       adminPublicKey: path(admin['public_key'], 'admin.public_key', baseDir),
+      adminAcl: parseAcl(admin['acl']),
       policiesDir: path(att['policies_dir'], 'attestation.policies_dir', baseDir),
       allowSample: expectBoolean(
         att['allow_sample'] ?? KBS_CONFIG_DEFAULTS.allowSample,
@@ -92,6 +96,33 @@ export function parseKbsConfig(raw: unknown, baseDir: string): KbsConfig {
       cause: err,
     });
   }
+}
+
+function parseAcl(raw: unknown): { role: string; allowedEndpoints: string }[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw))
+    throw new KbsConfigError(
+      'invalid_argument',
+      'ERR_KBS_CONFIG_INVALID',
+      'admin.acl: expected an array of tables ([[admin.acl]])',
+    );
+  return raw.map((r: unknown, i) => {
+    const at = `admin.acl[${String(i)}]`;
+    const o = expectObject(r, at, ['role', 'allowed_endpoints']);
+    const allowed = expectString(o['allowed_endpoints'], `${at}.allowed_endpoints`, {
+      nonEmpty: true,
+    });
+    if (!allowed.startsWith('^/kbs') || !allowed.endsWith('$'))
+      throw new KbsConfigError(
+        'invalid_argument',
+        'ERR_KBS_CONFIG_INVALID',
+        `${at}.allowed_endpoints: must be anchored (start with ^/kbs, end with $)`,
+      );
+    return {
+      role: expectString(o['role'], `${at}.role`, { nonEmpty: true }),
+      allowedEndpoints: allowed,
+    };
+  });
 }
 
 /** Reads and validates a TOML config file. */

@@ -16,7 +16,7 @@ import {
   type TeeKind,
   type Verifier,
 } from '../verifier/index.js';
-import { AdminAuth } from './admin-auth.js';
+import { AdminAuth, type AdminAclRule } from './admin-auth.js';
 import { KbsHandlers } from './kbs-handlers.js';
 import { KbsServer } from './kbs-server.js';
 import { SessionStore } from './session-store.js';
@@ -31,6 +31,8 @@ export interface KbsOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string } | undefined;
   /** Ed25519 admin public key PEM file; absent = admin API disabled. */
   readonly adminPublicKeyFile?: string | undefined;
+  /** Trustee's regex ACL for the admin endpoints (by the token's `role` claim). */
+  readonly adminAcl?: readonly AdminAclRule[] | undefined;
   readonly allowSample?: boolean | undefined;
   /** TDX collateral: a bundle file, a PCS folder, or a folder of per-FMSPC folders. */
   readonly tdxCollateral?: string | undefined;
@@ -143,6 +145,7 @@ export async function startKbs(o: KbsOptions): Promise<RunningKbs> {
       ? undefined
       : await readText(o.adminPublicKeyFile, 'admin public key'),
     now,
+    o.adminAcl,
   );
   const tls = o.tls
     ? {

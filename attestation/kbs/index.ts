@@ -9,5 +9,5 @@ export {
   type Session,
   type SessionState,
 } from './session-store.js';
-export { AdminAuth } from './admin-auth.js';
+export { AdminAuth, type AdminAclRule } from './admin-auth.js';
 export { httpFailureOf, errorBody, type HttpFailure } from './http-errors.js';

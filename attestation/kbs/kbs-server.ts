@@ -91,28 +91,28 @@ export class KbsServer {
         return Promise.resolve();
       },
       'POST /attestation-policy': async (req, res) => {
-        this.#o.admin.check(req.headers.authorization);
+        this.#o.admin.check(req.headers.authorization, adminPath(req));
         await h.setAttestationPolicy(
           parseJsonBody(await readBody(req, KBS_LIMITS.policy), 'attestation-policy'),
         );
         sendEmpty(res);
       },
       'POST /resource-policy': async (req, res) => {
-        this.#o.admin.check(req.headers.authorization);
+        this.#o.admin.check(req.headers.authorization, adminPath(req));
         await h.setResourcePolicy(
           parseJsonBody(await readBody(req, KBS_LIMITS.policy), 'resource-policy'),
         );
         sendEmpty(res);
       },
       'POST /reference-value': async (req, res) => {
-        this.#o.admin.check(req.headers.authorization);
+        this.#o.admin.check(req.headers.authorization, adminPath(req));
         await h.setReferenceValue(
           parseJsonBody(await readBody(req, KBS_LIMITS.referenceValue), 'reference-value'),
         );
         sendEmpty(res);
       },
       'GET /resources': async (req, res) => {
-        this.#o.admin.check(req.headers.authorization);
+        this.#o.admin.check(req.headers.authorization, adminPath(req));
         sendJson(res, 200, await h.listResources());
       },
     };
@@ -125,7 +125,7 @@ export class KbsServer {
       if (method === 'POST')
         return {
           handler: async (req, res, p) => {
-            this.#o.admin.check(req.headers.authorization);
+            this.#o.admin.check(req.headers.authorization, adminPath(req));
             await h.setResource(checkResourcePath(p), await readBody(req, KBS_LIMITS.resource));
             sendEmpty(res);
           },
@@ -230,6 +230,11 @@ export class KbsServer {
     );
     sendJson(res, 200, await this.#o.handlers.getResource(checked, caller));
   }
+}
+
+/** The request path an admin ACL rule is matched against (query string dropped). */
+function adminPath(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0] ?? '/';
 }
 
 function decodePath(rest: string): string {

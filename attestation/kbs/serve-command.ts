@@ -84,6 +84,7 @@ export const serveCommand: Command = {
           ? { certFile: cfg.tlsCert, keyFile: cfg.tlsKey }
           : undefined,
       adminPublicKeyFile: cfg.adminPublicKey,
+      adminAcl: cfg.adminAcl,
       allowSample: cfg.allowSample,
       tdxCollateral: cfg.tdxCollateral,
       snpCrls: cfg.snpCrls,

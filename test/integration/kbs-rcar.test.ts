@@ -15,6 +15,7 @@ import {
   parseFlattenedJwe,
   runtimeDataToJson,
   sampleEvidenceProvider,
+  signAdminToken,
   type TeeKeyPair,
 } from '#src/protocol/kbs/index.js';
 import { startKbs, type TestKbs } from '#test/helpers/kbs.js';
@@ -373,6 +374,47 @@ describe('KBS hostile input', () => {
       }),
       401,
       'ParsePolicyError',
+    );
+  });
+});
+
+describe('KBS admin authorization per endpoint', () => {
+  test('an admin ACL lets each role reach only its endpoints (401 AdminAuthAccess otherwise)', async () => {
+    kbs = await startKbs({
+      adminAcl: [
+        { role: 'secrets', allowedEndpoints: '^/kbs/v0/resource/default/[^/]+/[^/]+$' },
+        { role: 'policy', allowedEndpoints: '^/kbs/v0/(attestation-policy|resource-policy)$' },
+      ],
+    });
+    const k = kbs;
+    const post = (path: string, role: string | undefined, body: string | Uint8Array) =>
+      fetch(`${k.url}/kbs/v0/${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${signAdminToken(k.adminPrivateKey, { role })}`,
+        },
+        body,
+      });
+    const policy = JSON.stringify({ policy: Buffer.from(DENY_ALL).toString('base64') });
+    expect((await post('resource/default/key/1', 'secrets', new Uint8Array([1]))).status).toBe(200);
+    await expectError(
+      await post('resource/other/key/1', 'secrets', new Uint8Array([1])),
+      401,
+      'AdminAuthAccess',
+      /role "secrets" may not use \/kbs\/v0\/resource\/other\/key\/1/,
+    );
+    await expectError(await post('resource-policy', 'secrets', policy), 401, 'AdminAuthAccess');
+    expect((await post('resource-policy', 'policy', policy)).status).toBe(200);
+    await expectError(
+      await post('resource/default/key/1', 'policy', new Uint8Array(2 << 20)),
+      401,
+      'AdminAuthAccess',
+    );
+    await expectError(
+      await post('reference-value', undefined, JSON.stringify({ name: 'a', values: ['b'] })),
+      401,
+      'AdminAuthAccess',
+      /no role claim/,
     );
   });
 });

@@ -35,4 +35,18 @@ describe('parseKbsConfig', () => {
     expect(parseListen('[::1]:0', 'x')).toEqual({ host: '::1', port: 0 });
     expect(() => parseListen('1.2.3.4:70000', 'x')).toThrow(/HOST:PORT/);
   });
+
+  test('reads [[admin.acl]] rules and refuses unanchored ones', () => {
+    const acl = [{ role: 'secrets', allowed_endpoints: '^/kbs/v0/resource/.+$' }];
+    expect(parseKbsConfig({ admin: { acl } }, '/').adminAcl).toEqual([
+      { role: 'secrets', allowedEndpoints: '^/kbs/v0/resource/.+$' },
+    ]);
+    expect(() =>
+      parseKbsConfig({ admin: { acl: [{ role: 'x', allowed_endpoints: '.*' }] } }, '/'),
+    ).toThrow(/admin\.acl\[0\]\.allowed_endpoints: must be anchored/);
+    expect(() => parseKbsConfig({ admin: { acl: [{ role: 'x' }] } }, '/')).toThrow(
+      /admin\.acl\[0\]\.allowed_endpoints/,
+    );
+    expect(() => parseKbsConfig({ admin: { acl: 'x' } }, '/')).toThrow(/array of tables/);
+  });
 });
