@@ -23,7 +23,12 @@ import {
 } from '#src/lib/index.js';
 import { loadHostConfig } from '#src/host/config/index.js';
 import {
+  bootstrapSocketDir,
+  detectStartProtocol,
+  encodeStartAnswer,
+  flagsFromBootstrap,
   parseShimFlags,
+  readStartInput,
   runDelete,
   runServe,
   runStart,
@@ -123,6 +128,28 @@ async function serve(flags: ShimFlags): Promise<number> {
   return 0;
 }
 
+/**
+ * `start`: containerd ≥ 2.3 sends BootstrapParams on stdin and reads a BootstrapResult; 1.7–2.2
+ * read the JSON answer, 1.6 the plain address (see src/host/shim README). Nothing else may reach
+ * stdout or stderr on success: containerd reads both as the answer.
+ */
+async function start(flags: ShimFlags): Promise<number> {
+  const input = await readStartInput(process.stdin);
+  const protocol = detectStartProtocol(input, flags, envString(env, 'MAX_SHIM_VERSION'));
+  const ttrpc = protocol.params?.containerd_ttrpc_address ?? '';
+  const address = await runStart(flagsFromBootstrap(flags, protocol.params), {
+    self: [process.execPath, process.argv[1] ?? ''],
+    cwd: process.cwd(),
+    env:
+      ttrpc !== '' && envString(env, 'TTRPC_ADDRESS') === undefined
+        ? { ...env, TTRPC_ADDRESS: ttrpc }
+        : env,
+    socketDir: bootstrapSocketDir(protocol.params),
+  });
+  process.stdout.write(encodeStartAnswer(address, protocol));
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let flags: ShimFlags;
   try {
@@ -142,16 +169,8 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   try {
     switch (flags.action) {
-      case 'start': {
-        const argv1 = process.argv[1] ?? '';
-        const address = await runStart(flags, {
-          self: [process.execPath, argv1],
-          cwd: process.cwd(),
-          env,
-        });
-        process.stdout.write(address);
-        return 0;
-      }
+      case 'start':
+        return await start(flags);
       case 'delete': {
         const stateDir = loadHostConfig({ env }).config.runtime.state_dir;
         const bytes = await runDelete(flags, {

@@ -199,7 +199,7 @@ export function createTaskHandlers(o: TaskServiceOptions, version: 2 | 3 = 2): S
       return {};
     }),
     Connect: u('Connect', ConnectRequest, ConnectResponse, () =>
-      Promise.resolve({ shim_pid: o.shimPid, task_pid: rt.vmPid, version: '2' }),
+      Promise.resolve({ shim_pid: o.shimPid, task_pid: rt.vmPid, version: String(version) }),
     ),
     Shutdown: u('Shutdown', ShutdownRequest, Empty, (r) => {
       if (r.now || rt.containerCount === 0) setImmediate(o.onShutdown);

@@ -11,3 +11,13 @@ export {
 export { runStart, canConnect, type StartOptions } from './shim-start.js';
 export { runDelete, type DeleteOptions } from './shim-delete.js';
 export { runServe, type ServeOptions } from './shim-serve.js';
+export {
+  readStartInput,
+  detectStartProtocol,
+  flagsFromBootstrap,
+  bootstrapSocketDir,
+  encodeStartAnswer,
+  MAX_START_INPUT,
+  type StartAnswerFormat,
+  type StartProtocol,
+} from './shim-bootstrap.js';

@@ -20,6 +20,8 @@ export interface StartOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** How long the server may take to listen (default 10 s). */
   readonly readyTimeoutMs?: number;
+  /** Folder of the shim socket (BootstrapParams.socket_dir), else SHIM_SOCKET_DIR. */
+  readonly socketDir?: string | undefined;
 }
 
 /** Whether something accepts connections on the unix socket `path`. */
@@ -67,7 +69,7 @@ export async function runStart(flags: ShimFlags, o: StartOptions): Promise<strin
   requireFlags(flags, 'namespace', 'id', 'address');
   const bundle = flags.bundle ?? o.cwd;
   const group = groupingId(readBundleAnnotations(bundle), flags.id);
-  const address = socketAddress(flags.address, flags.namespace, group);
+  const address = socketAddress(flags.address, flags.namespace, group, o.socketDir);
   const path = socketPathOf(address);
   if (!(await canConnect(path))) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o711 });

@@ -19,6 +19,7 @@ export function shimAction(
   a: ShimArgs,
   bundle: string,
   env: Record<string, string>,
+  input?: Uint8Array,
 ): Promise<CommandResult> {
   return run(
     [
@@ -38,6 +39,7 @@ export function shimAction(
       cwd: bundle,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
       timeoutMs: 60_000,
+      ...(input === undefined ? {} : { input }),
     },
   );
 }
@@ -46,6 +48,7 @@ export function shimAction(
 export async function connectTask(
   address: string,
   namespace: string,
+  service: string = TASK_SERVICE_V2,
 ): Promise<{
   call(method: string, payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
   close(): Promise<void>;
@@ -58,7 +61,7 @@ export async function connectTask(
   const client = new TtrpcClient(socket);
   return {
     call: (method, payload, timeoutMs = 120_000) =>
-      client.call(TASK_SERVICE_V2, method, payload, {
+      client.call(service, method, payload, {
         timeoutMs,
         metadata: { 'containerd-namespace-ttrpc': namespace },
       }),

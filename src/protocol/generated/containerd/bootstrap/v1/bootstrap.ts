@@ -56,6 +56,11 @@ export interface BootstrapParams {
   /** containerd binary used for "publish" when the ttrpc events service is unreachable. */
   containerd_binary: string;
   extensions: Extension[];
+  /**
+   * Folder for the shim's unix socket (kept short: the file name is a 64-hex sha256 and sun_path
+   * holds 108 bytes); absent means the default /run/containerd/s.
+   */
+  socket_dir?: string | undefined;
 }
 
 /** Typed configuration section (CRI, NRI, sandbox ...), identified by the Any's type_url. */
@@ -89,6 +94,7 @@ function createBaseBootstrapParams(): BootstrapParams {
     containerd_grpc_address: "",
     containerd_binary: "",
     extensions: [],
+    socket_dir: undefined,
   };
 }
 
@@ -117,6 +123,9 @@ export const BootstrapParams: MessageFns<BootstrapParams> = {
     }
     for (const v of message.extensions) {
       Extension.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.socket_dir !== undefined) {
+      writer.uint32(74).string(message.socket_dir);
     }
     return writer;
   },
@@ -198,6 +207,14 @@ export const BootstrapParams: MessageFns<BootstrapParams> = {
             message.extensions.push(Extension.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.socket_dir = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -223,6 +240,7 @@ export const BootstrapParams: MessageFns<BootstrapParams> = {
     message.containerd_grpc_address = object.containerd_grpc_address ?? "";
     message.containerd_binary = object.containerd_binary ?? "";
     message.extensions = object.extensions?.map((e) => Extension.fromPartial(e)) || [];
+    message.socket_dir = object.socket_dir ?? undefined;
     return message;
   },
 };
