@@ -48,10 +48,16 @@ export async function startKbsProgram(o: KbsProgramOptions = {}): Promise<KbsPro
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      r();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout ?? process.stdin });
-    const timer = setTimeout(() => reject(new Error(`kbs did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`kbs did not start: ${stderr}`));
+    }, 30_000);
     rl.once('line', (line) => {
       clearTimeout(timer);
       resolve(line.trim());
