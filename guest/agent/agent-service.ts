@@ -10,8 +10,10 @@ import {
   type Sandbox,
 } from '#guest/sandbox/index.js';
 import type { AgentPolicy } from '#guest/policy/index.js';
+import { GuestNetwork } from '#guest/network/index.js';
 import { AgentError } from './errors.js';
 import { hasSealedEnv, unsealEnv, type SecretUnsealer } from './sealed-env.js';
+import { createNetworkHandlers } from './network-handlers.js';
 import type { AGENT_SERVICE_DEF } from './service-defs.js';
 import {
   fromAgentProcess,
@@ -39,6 +41,10 @@ export interface AgentServiceOptions {
   readonly onDestroyed?: (() => void) | undefined;
   /** Unseals `sealed.<jws>` environment values at CreateContainer (the CDH); absent: refused. */
   readonly unsealer?: SecretUnsealer | undefined;
+  /** The VM's network (UpdateInterface, UpdateRoutes, …; default: busybox ip on /sys/class/net). */
+  readonly network?: GuestNetwork | undefined;
+  /** Where CopyFile may write (default /run/kata-containers/shared/containers). */
+  readonly copyFileRoot?: string | undefined;
 }
 
 type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
@@ -216,6 +222,10 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
       o.log.info('agent policy replaced', { bytes: req.policy.length });
       return empty;
     },
+    ...createNetworkHandlers(guard, {
+      network: o.network ?? new GuestNetwork({ log: o.log.child({ subsystem: 'network' }) }),
+      copyFileRoot: o.copyFileRoot,
+    }),
   };
 }
 

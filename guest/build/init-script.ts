@@ -61,6 +61,8 @@ export function renderInitScript(options: InitScriptOptions): string {
     '  insmod "/lib/modules/$(uname -r)/$mod" 2>/tmp.insmod || grep -q "File exists" /tmp.insmod || echo "kata-cc-init: warning: cannot load $mod: $(cat /tmp.insmod)"',
     'done < /etc/kata-cc/modules',
     'stage modules loaded',
+    '# loopback up; pod NICs (virtio_net) are configured by the agent (UpdateInterface)',
+    'ip link set lo up || echo "kata-cc-init: warning: cannot bring up lo"',
     'case "$ROOTHASH" in',
     '  ""|*[!0-9a-f]*) fatal "dm-verity: no valid kata.roothash= on the kernel command line" ;;',
     'esac',

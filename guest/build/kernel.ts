@@ -15,6 +15,7 @@ export const GUEST_MODULES: readonly string[] = [
   'virtio_mmio',
   'virtio_console',
   'virtio_blk',
+  'virtio_net',
   'vmw_vsock_virtio_transport',
   'dm-verity',
   'overlay',

@@ -36,12 +36,14 @@ const HOST_ALLOWED: Record<string, string[]> = {
     'src/host/resource',
     'src/host/agent',
     'src/host/hypervisor',
+    'src/host/network',
     'src/host/config',
     'src/host/persist',
   ],
   'src/host/resource': ['src/host/hypervisor', 'src/host/config'],
   'src/host/agent': ['src/host/config'],
   'src/host/hypervisor': ['src/host/config'],
+  'src/host/network': ['src/host/config'],
 };
 
 function violation(file: string, target: string): string | undefined {

@@ -61,6 +61,13 @@ export interface Containerd {
   readonly shimDir: string;
   /** The CNI config folder when `cri` is on. */
   readonly cniConfDir: string | undefined;
+  /**
+   * With `cri`: the pod bridge's own address (the pods' default gateway, e.g. `10.7.9.1`). A
+   * service on the host listening on it (or on 0.0.0.0) is reachable from every pod and guest.
+   */
+  readonly podGateway: string | undefined;
+  /** With `cri`: the pod subnet, e.g. `10.7.9.0/24`. */
+  readonly podSubnet: string | undefined;
   readonly pid: number;
   ctr(args: readonly string[], opts?: CtrOptions): Promise<CommandResult>;
   /** containerd's own log so far (for failure messages). */
@@ -180,12 +187,37 @@ function containerdConfig(
 }
 
 /**
- * A bridge network of its own per containerd (CRI needs an interface with an address in the pod
- * netns): bridge `kcc<4 hex>`, a random 10.x.y.0/24, no gateway, no masquerading (no iptables).
+ * Makes the pod bridge with its gateway address now (CNI would only make it with the first pod),
+ * so host services can listen on the gateway before any pod exists.
  */
-function bridgeConflist(dir: string, bridge: string): string {
+async function createBridge(
+  bridge: string,
+  net: { subnet: string; gateway: string },
+): Promise<void> {
+  const prefix = net.subnet.split('/')[1] ?? '24';
+  for (const argv of [
+    ['ip', 'link', 'add', bridge, 'type', 'bridge'],
+    ['ip', 'addr', 'add', `${net.gateway}/${prefix}`, 'dev', bridge],
+    ['ip', 'link', 'set', bridge, 'up'],
+  ]) {
+    const r = await run(argv, { timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+  }
+}
+
+/** A random 10.x.y.0/24 for one containerd's pods; the bridge (gateway) is 10.x.y.1. */
+function podNetwork(): { subnet: string; gateway: string } {
   const a = 1 + Math.floor(Math.random() * 250);
   const b = Math.floor(Math.random() * 250);
+  return { subnet: `10.${a}.${b}.0/24`, gateway: `10.${a}.${b}.1` };
+}
+
+/**
+ * A bridge network of its own per containerd (CRI needs an interface with an address in the pod
+ * netns): bridge `kcc<4 hex>` holding the gateway address (isGateway: pods get a default route
+ * through it, so host services on that address are reachable), no masquerading (no iptables).
+ */
+function bridgeConflist(dir: string, bridge: string, subnet: string): string {
   return JSON.stringify(
     {
       cniVersion: '1.0.0',
@@ -194,11 +226,12 @@ function bridgeConflist(dir: string, bridge: string): string {
         {
           type: 'bridge',
           bridge,
-          isGateway: false,
+          isGateway: true,
+          isDefaultGateway: true,
           ipMasq: false,
           ipam: {
             type: 'host-local',
-            ranges: [[{ subnet: `10.${a}.${b}.0/24` }]],
+            ranges: [[{ subnet }]],
             dataDir: join(dir, 'cni-ipam'),
           },
         },
@@ -263,13 +296,15 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
   const sandboxImage = options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
   let cniConfDir: string | undefined;
   let bridge: string | undefined;
-  if (cri) {
+  const net = cri ? podNetwork() : undefined;
+  if (cri && net !== undefined) {
     cniConfDir = join(dir, 'cni');
     mkdirSync(cniConfDir);
     bridge = `kcc${Math.floor(Math.random() * 0xffff)
       .toString(16)
       .padStart(4, '0')}`;
-    writeFileSync(join(cniConfDir, '10-bridge.conflist'), bridgeConflist(dir, bridge));
+    writeFileSync(join(cniConfDir, '10-bridge.conflist'), bridgeConflist(dir, bridge, net.subnet));
+    await createBridge(bridge, net);
   }
   const configPath = join(dir, 'config.toml');
   const cniOpt = cniConfDir === undefined ? undefined : { conf: cniConfDir, sandboxImage };
@@ -336,6 +371,8 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
       logPath,
       shimDir,
       cniConfDir,
+      podGateway: net?.gateway,
+      podSubnet: net?.subnet,
       pid,
       ctr,
       log: () => tail(logPath, 10_000),

@@ -3,6 +3,7 @@ import {
   AGENT_SERVICE,
   CheckRequest,
   CloseStdinRequest,
+  CopyFileRequest,
   CreateContainerRequest,
   CreateSandboxRequest,
   DestroySandboxRequest,
@@ -11,6 +12,7 @@ import {
   GetOOMEventRequest,
   HEALTH_SERVICE,
   HealthCheckResponse,
+  Interface,
   OOMEvent,
   PauseContainerRequest,
   ReadStreamRequest,
@@ -23,6 +25,9 @@ import {
   StatsContainerResponse,
   TtyWinResizeRequest,
   UpdateContainerRequest,
+  UpdateInterfaceRequest,
+  UpdateRoutesRequest,
+  Routes,
   WaitProcessRequest,
   WaitProcessResponse,
   WriteStreamRequest,
@@ -31,6 +36,12 @@ import {
   type Storage,
 } from '#src/protocol/agent/index.js';
 import type { TtrpcClient } from '#src/protocol/ttrpc/index.js';
+import {
+  toAgentInterface,
+  toAgentRoute,
+  type GuestInterfaceUpdate,
+  type GuestRouteUpdate,
+} from './network-to-agent.js';
 import { toAgentProcess, toAgentResources, toAgentSpec } from './oci-to-agent.js';
 
 /** How much one ReadStdout/ReadStderr asks for. */
@@ -384,6 +395,56 @@ export class AgentClient {
       { ...o, noTimeout: true },
     );
     return r.container_id;
+  }
+
+  /** UpdateInterface: the guest NIC with this MAC gets the name, MTU and addresses. */
+  async updateInterface(i: GuestInterfaceUpdate, o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'UpdateInterface',
+      UpdateInterfaceRequest,
+      Interface,
+      { interface: toAgentInterface(i) },
+      o,
+    );
+  }
+
+  /** UpdateRoutes: replaces the routes of the named guest interfaces. */
+  async updateRoutes(routes: readonly GuestRouteUpdate[], o?: CallOpts): Promise<void> {
+    await this.#agent(
+      'UpdateRoutes',
+      UpdateRoutesRequest,
+      Routes,
+      { routes: { Routes: routes.map(toAgentRoute) } },
+      o,
+    );
+  }
+
+  /** CopyFile: writes `data` to `path` in the guest, in chunks (Kata's no-shared-fs file copy). */
+  async copyFile(
+    p: { path: string; data: Uint8Array; mode: number; uid: number; gid: number },
+    o?: CallOpts,
+  ): Promise<void> {
+    const chunk = 256 * 1024;
+    let off = 0;
+    do {
+      await this.#agent(
+        'CopyFile',
+        CopyFileRequest,
+        Empty,
+        {
+          path: p.path,
+          file_size: p.data.length,
+          file_mode: p.mode,
+          dir_mode: 0o750,
+          uid: p.uid,
+          gid: p.gid,
+          offset: off,
+          data: Buffer.from(p.data.subarray(off, off + chunk)),
+        },
+        o,
+      );
+      off += chunk;
+    } while (off < p.data.length);
   }
 
   async destroySandbox(o?: CallOpts): Promise<void> {

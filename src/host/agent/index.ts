@@ -7,4 +7,15 @@ export {
 } from './agent-client.js';
 export { connectAgent, type ConnectAgentOptions } from './connect-agent.js';
 export { connectAgentChannel, type AgentChannel } from './agent-channel.js';
-export { toAgentSpec, toAgentProcess, toAgentResources } from './oci-to-agent.js';
+export {
+  toAgentSpec,
+  toAgentProcess,
+  toAgentResources,
+  GUEST_SHARED_FILES_DIR,
+} from './oci-to-agent.js';
+export {
+  toAgentInterface,
+  toAgentRoute,
+  type GuestInterfaceUpdate,
+  type GuestRouteUpdate,
+} from './network-to-agent.js';

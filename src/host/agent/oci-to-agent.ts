@@ -113,20 +113,28 @@ export function toAgentResources(raw: unknown): AgentResources {
   };
 }
 
-/** Mounts the guest can make itself; host bind mounts mean nothing inside the VM and are dropped. */
+/** Guest folder of files the shim copied in (CopyFile); bind mounts from there are kept. */
+export const GUEST_SHARED_FILES_DIR = '/run/kata-containers/shared/containers';
+
+/**
+ * Mounts the guest can make itself; host bind mounts mean nothing inside the VM and are dropped,
+ * except those whose source the shim already copied into the guest (GUEST_SHARED_FILES_DIR).
+ */
 function guestMounts(raw: unknown, log: Logger): AgentMount[] {
   const out: AgentMount[] = [];
   for (const m of Array.isArray(raw) ? raw : []) {
     const o = obj(m);
     const options = strs(o['options']);
     const type = str(o['type']);
-    if (type === 'bind' || options.includes('bind') || options.includes('rbind')) {
+    const source = str(o['source']);
+    const isCopied = source.startsWith(`${GUEST_SHARED_FILES_DIR}/`);
+    if (!isCopied && (type === 'bind' || options.includes('bind') || options.includes('rbind'))) {
       log.debug('host bind mount not shared with the guest', {
         destination: str(o['destination']),
       });
       continue;
     }
-    out.push({ destination: str(o['destination']), source: str(o['source']), type, options });
+    out.push({ destination: str(o['destination']), source, type, options });
   }
   return out;
 }

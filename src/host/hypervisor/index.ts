@@ -2,6 +2,7 @@ export type {
   VmSpec,
   AgentChannelSpec,
   DiskSpec,
+  NetDeviceSpec,
   TeeSpec,
   TeeKind,
   Accel,
@@ -47,6 +48,12 @@ export {
   type QemuCommandOptions,
   type Machine,
 } from './qemu-args.js';
+export {
+  checkNetDevice,
+  checkNetworkNamespace,
+  netDeviceArgs,
+  qemuLaunch,
+} from './net-device-args.js';
 export { validateVmSpec, MAX_SOCKET_PATH } from './validate-vm-spec.js';
 export { probeTee, requireTee, TEE_SYSFS_PARAMETER, type TeeSupport } from './tee-host.js';
 export {

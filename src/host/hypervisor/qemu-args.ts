@@ -1,4 +1,5 @@
 import { HypervisorError } from './errors.js';
+import { netDeviceArgs } from './net-device-args.js';
 import {
   isConfidential,
   type Accel,
@@ -283,6 +284,7 @@ export function buildQemuArgs(spec: VmSpec, options: QemuCommandOptions): string
     ...kernelArgs(spec),
     ...diskArgs(machine, spec.rootDisk, spec.disks, confidential),
     ...agentChannelArgs(machine, spec.agentChannel, confidential),
+    ...netDeviceArgs(machine, spec.netDevices ?? [], confidential),
     ...hotplugPortArgs(hotplugPorts(machine, confidential)),
     ...consoleArgs(spec.consoleLogPath),
     ...qmpArgs(options.qmpSocketPath),

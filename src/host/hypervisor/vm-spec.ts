@@ -18,6 +18,20 @@ export interface VmSpec {
   /** The guest serial console is written here. */
   readonly consoleLogPath: string;
   readonly machine?: 'q35' | 'microvm' | undefined;
+  /** Cold-plugged NICs (virtio-net on a tap); confidential guests get them at boot too. */
+  readonly netDevices?: readonly NetDeviceSpec[] | undefined;
+  /** Network namespace QEMU runs in (where the taps are), e.g. /var/run/netns/cni-…. */
+  readonly networkNamespace?: string | undefined;
+}
+
+/** A virtio-net NIC backed by a host tap that already exists (QEMU opens it, no scripts). */
+export interface NetDeviceSpec {
+  /** QEMU netdev id ([A-Za-z0-9_-], ≤ 20). */
+  readonly id: string;
+  /** The tap's name in QEMU's network namespace (≤ 15 characters). */
+  readonly tapName: string;
+  /** Guest MAC, lower-case `aa:bb:cc:dd:ee:ff` (a unicast address). */
+  readonly mac: string;
 }
 
 export type AgentChannelSpec =

@@ -7,6 +7,7 @@ import { HypervisorError } from './errors.js';
 import { describeExit, SupervisedProcess, type ExitInfo } from './process-supervisor.js';
 import { DiskHotplug, type DetachDiskOptions } from './disk-hotplug.js';
 import { buildQemuArgs, hotplugPorts } from './qemu-args.js';
+import { qemuLaunch } from './net-device-args.js';
 import { QmpClient, type QmpEvent, type QmpStatus } from './qmp-client.js';
 import { requireTee } from './tee-host.js';
 import { checkSocketPath, validateVmSpec } from './validate-vm-spec.js';
@@ -119,7 +120,8 @@ export async function startVm(spec: VmSpec, options: StartVmOptions): Promise<Vm
   removeSockets(sockets);
   const args = buildQemuArgs(spec, { accel: decision.accel, qmpSocketPath: qmpPath });
   const t0 = Date.now();
-  const proc = await SupervisedProcess.spawn(options.qemuBinary, args, { logger: log });
+  const launch = qemuLaunch(options.qemuBinary, args, spec.networkNamespace);
+  const proc = await SupervisedProcess.spawn(launch.binary, launch.args, { logger: log });
   let qmp: QmpClient | undefined;
   try {
     const signal = withDeadline(options.startTimeoutMs ?? 30_000, options.signal);

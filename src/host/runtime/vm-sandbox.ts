@@ -22,6 +22,8 @@ import type {
   SandboxStartSpec,
 } from './sandbox-backend.js';
 import type { ContainerStats } from './types.js';
+import { shareFileMounts } from './vm-files.js';
+import { configureGuestNetwork, preparePodNetwork, vmNetworkFields } from './vm-network.js';
 
 /** Where the guest mounts container storages (inside the agent's storage root). */
 export const GUEST_CONTAINERS_DIR = '/run/kata-containers/shared/containers';
@@ -99,6 +101,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
         digest: Buffer.from(initData.digest).toString('hex'),
       });
     }
+    const net = await preparePodNetwork(spec.first, log, signal);
     const vmSpec: VmSpec = {
       id: spec.sandboxId.slice(0, 64),
       cpus: config.hypervisor.cpus,
@@ -113,6 +116,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       stateDir: join(spec.stateDir, 'vm'),
       consoleLogPath: join(spec.stateDir, 'console.log'),
       machine: config.hypervisor.machine,
+      ...vmNetworkFields(net),
     };
     const t0 = Date.now();
     const vm = await startVm(vmSpec, {
@@ -120,6 +124,9 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       accel: config.hypervisor.accel,
       logger: log,
       signal,
+    }).catch(async (err: unknown) => {
+      await net?.teardown();
+      throw err;
     });
     try {
       const agent = await connectAgent({
@@ -135,7 +142,12 @@ export class VmSandboxFactory implements SandboxBackendFactory {
         vmExited: vm.exited,
       });
       log.info('agent connected', { boot_ms: Date.now() - t0, accel: vm.accel });
-      const sandbox = new VmSandbox(vm, agent, log, { stateDir: spec.stateDir, confidential });
+      const sandbox = new VmSandbox(vm, agent, log, {
+        stateDir: spec.stateDir,
+        confidential,
+        onStopped: () => net?.teardown(),
+      });
+      await configureGuestNetwork(agent, net, { signal });
       await agent.createSandbox(
         { sandboxId: spec.sandboxId, hostname: hostnameOf(spec.first), storages: [] },
         { signal },
@@ -144,6 +156,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       return sandbox;
     } catch (err) {
       await vm.stop().catch(() => undefined);
+      await net?.teardown();
       throw err;
     }
   }
@@ -179,6 +192,7 @@ class VmSandbox implements SandboxBackend {
   readonly #log: Logger;
   readonly #stateDir: string;
   readonly #confidential: boolean;
+  readonly #onStopped: (() => Promise<void> | undefined) | undefined;
   /** container id → its hot-plugged rootfs disk. */
   readonly #disks = new Map<string, HotplugDisk>();
   #diskSeq = 0;
@@ -189,13 +203,19 @@ class VmSandbox implements SandboxBackend {
     vm: Vm,
     agent: AgentClient,
     log: Logger,
-    o: { readonly stateDir: string; readonly confidential: boolean },
+    o: {
+      readonly stateDir: string;
+      readonly confidential: boolean;
+      /** After the VM stopped (the pod network is unwired). */
+      readonly onStopped?: (() => Promise<void> | undefined) | undefined;
+    },
   ) {
     this.#vm = vm;
     this.#agent = agent;
     this.#log = log;
     this.#stateDir = o.stateDir;
     this.#confidential = o.confidential;
+    this.#onStopped = o.onStopped;
     this.exited = vm.exited.then(() => undefined);
   }
 
@@ -213,8 +233,9 @@ class VmSandbox implements SandboxBackend {
       device === undefined
         ? []
         : [{ driver: 'blk', source: device, fsType: 'erofs', options: ['ro'], mountPoint: root }];
+    const ociSpec = await shareFileMounts(this.#agent, c.containerId, c.ociSpec, this.#log, signal);
     await this.#agent.createContainer(
-      { containerId: c.containerId, ociSpec: c.ociSpec, rootPath: root, storages },
+      { containerId: c.containerId, ociSpec, rootPath: root, storages },
       { signal },
     );
   }
@@ -361,6 +382,7 @@ class VmSandbox implements SandboxBackend {
       }
       await this.#agent.close();
       await this.#vm.stop({ timeoutMs: 10_000 });
+      await this.#onStopped?.();
     })();
     return this.#stopped;
   }

@@ -18,6 +18,18 @@ export interface PodVmEnv {
   readonly manifest: string;
   /** Non-empty when the VM tests cannot run here (printed as the skip reason). */
   readonly problem: string;
+  /**
+   * The pods' default gateway = the CNI bridge's address on the host (e.g. `10.7.9.1`). A host
+   * service listening there (or on 0.0.0.0) is reachable from CRI pods and their guests.
+   */
+  readonly podGateway: string;
+  /** The CRI pod subnet, e.g. `10.7.9.0/24`. */
+  readonly podSubnet: string;
+}
+
+/** Where guests reach host services (registry, KBS, …): the pod gateway address. */
+export function podGatewayAddress(env: PodVmEnv): string {
+  return env.podGateway;
 }
 
 declare module 'vitest' {

@@ -69,6 +69,8 @@ export async function setup(project: TestProject): Promise<void> {
     logDir,
     manifest,
     problem,
+    podGateway: containerd.podGateway ?? '',
+    podSubnet: containerd.podSubnet ?? '',
   };
   project.provide('podVmEnv', env);
 }
