@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createCdhUnsealer, unsealEnv } from '#guest/agent/index.js';
 import { createSampleAttester } from '#guest/attester/index.js';
+import { NULL_LOGGER } from '#src/lib/index.js';
 import {
   sealA256Gcm,
   startGuestComponents,
@@ -146,6 +148,18 @@ describe('guest components against the KBS (sample attester)', () => {
     ).toBe('envelope-secret');
     await expect(ss.UnsealSecret({ secret: Buffer.from('sealed.x.y') })).rejects.toMatchObject({
       kind: 'invalid_argument',
+    });
+  });
+
+  test("the agent's CDH unsealer turns a sealed env value into the KBS resource", async () => {
+    const gc = await start();
+    const unsealer = createCdhUnsealer({ socketPath: gc.cdhSocket, log: NULL_LOGGER });
+    const vault = `sealed.fakejwsheader.${b64url({ version: '0.1.0', type: 'vault', name: 'kbs:///default/sealed/value', provider: 'kbs', provider_settings: {}, annotations: {} })}.fakesignature`;
+    expect(await unsealEnv(['A=1', `S=${vault}`], unsealer)).toEqual(['A=1', 'S=vault-secret']);
+    const missing = `sealed.fakejwsheader.${b64url({ version: '0.1.0', type: 'vault', name: 'kbs:///default/sealed/none', provider: 'kbs', provider_settings: {}, annotations: {} })}.fakesignature`;
+    await expect(unsealEnv([`S=${missing}`], unsealer)).rejects.toMatchObject({
+      code: 'ERR_AGENT_SEALED_SECRET',
+      message: expect.stringContaining('cannot unseal environment variable S') as unknown,
     });
   });
 
