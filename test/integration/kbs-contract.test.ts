@@ -158,6 +158,43 @@ describe.skipIf(missing !== undefined)('kata-cc kbs serve: issue #6 contract', (
     }
   });
 
+  test('init-data in the attest request is bound to the evidence and surfaced as init_data_claims', async () => {
+    const toml = 'version = "0.1.0"\nalgorithm = "sha256"\n\n[data]\n"aa.toml" = "x = 1"\n';
+    const digest = createHash('sha256').update(toml).digest();
+    const send = async (evidenceDigest: Buffer): Promise<Response> => {
+      const a = await auth();
+      const rd = { nonce: a.nonce, 'tee-pubkey': teeKey().jwk };
+      const ev = {
+        ...(sampleEvidence(rd) as object),
+        init_data: evidenceDigest.toString('base64'),
+      };
+      return fetch(`${served().url}/kbs/v0/attest`, {
+        method: 'POST',
+        headers: { cookie: a.cookie },
+        body: JSON.stringify({
+          'init-data': { format: 'toml', body: toml },
+          'runtime-data': rd,
+          'tee-evidence': ev,
+        }),
+      });
+    };
+    const ok = await send(digest);
+    expect(ok.status).toBe(200);
+    const token = ((await ok.json()) as { token: string }).token;
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      submods: { cpu0: { 'ear.veraison.annotated-evidence': Record<string, unknown> } };
+    };
+    const ev = payload.submods.cpu0['ear.veraison.annotated-evidence'];
+    expect(ev['init_data']).toBe(digest.toString('hex'));
+    expect(ev['init_data_claims']).toMatchObject({ version: '0.1.0', algorithm: 'sha256' });
+    await expectError(
+      await send(createHash('sha256').update('other').digest()),
+      'AttestationError',
+      401,
+      /ERR_INIT_DATA_MISMATCH/,
+    );
+  });
+
   test('a second client without attestation gets 401; a deny-all resource policy gets 401 PolicyDeny', async () => {
     await expectError(await getResource({}), 'TokenNotFound');
     const { cookie: fresh } = await auth();
