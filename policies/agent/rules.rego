@@ -298,9 +298,12 @@ expand_caps(w) := [w] if not startswith(w, "$(")
 # Masked and read-only paths: the request may add some, never drop the policy's.
 container_violations contains msg if {
 	some f in ["MaskedPaths", "ReadonlyPaths"]
-	some path in object.get(object.get(p_oci, "Linux", {}), f, [])
-	not path in object.get(object.get(i_oci, "Linux", {}), f, [])
-	msg := sprintf("OCI.Linux.%s: %q missing%s", [f, path, privilege_note])
+	missing := [path |
+		some path in object.get(object.get(p_oci, "Linux", {}), f, [])
+		not path in object.get(object.get(i_oci, "Linux", {}), f, [])
+	]
+	count(missing) > 0
+	msg := sprintf("OCI.Linux.%s: %v missing%s", [f, missing, privilege_note])
 }
 
 container_violations contains msg if {

@@ -68,6 +68,11 @@ export interface ImageRecipe {
   readonly layers: readonly (readonly FileSpec[])[];
   readonly cmd?: readonly string[];
   readonly architecture?: string;
+  /** Image config fields (omitted: umoci's defaults). */
+  readonly entrypoint?: readonly string[];
+  readonly env?: readonly string[];
+  readonly user?: string;
+  readonly workingDir?: string;
 }
 
 export interface OciLayout {
@@ -210,6 +215,10 @@ export async function buildImage(recipe: ImageRecipe, cacheDir?: string): Promis
         recipe.architecture ?? 'amd64',
       ];
       for (const c of recipe.cmd ?? ['/bin/sh']) cfg.push('--config.cmd', c);
+      for (const e of recipe.entrypoint ?? []) cfg.push('--config.entrypoint', e);
+      for (const e of recipe.env ?? []) cfg.push('--config.env', e);
+      if (recipe.user !== undefined) cfg.push('--config.user', recipe.user);
+      if (recipe.workingDir !== undefined) cfg.push('--config.workingdir', recipe.workingDir);
       await sh(cfg);
       await sh(['umoci', 'gc', '--layout', layout]);
     },

@@ -78,14 +78,18 @@ function explainLines(
   if (!d.policyAllowed && d.violations.length > 0) {
     out.push(`violations (data.agent_policy.violations.${name}):`);
     for (const v of d.violations) out.push(`  - ${v}`);
-  } else if (!d.policyAllowed && !d.isUndefined) {
+  } else if (!d.policyAllowed) {
     const clauses = explainRule(sources, ['agent_policy', name], {
       v0,
       input: request,
       data: { pstate: state },
     });
     if (clauses.length === 0)
-      out.push('only the default value applies: no clause of the rule has a body');
+      out.push(
+        d.isUndefined
+          ? `the policy has no rule for ${name}`
+          : 'only the default value applies: no clause of the rule has a body',
+      );
     for (const c of clauses)
       out.push(
         c.failed === undefined
