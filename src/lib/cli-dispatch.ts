@@ -1,5 +1,8 @@
 import { describeError, isCcError } from './errors.js';
 import { type Command, type CommandContext, UsageError, writeLine } from './cli-command.js';
+import { envString, processEnv } from './env.js';
+import { JsonLogger, parseLogLevel, type LogLevel } from './logger.js';
+import { TraceSwitches } from './trace.js';
 
 function helpOf(cmd: Command, path: string): string {
   const lines = [cmd.help.trimEnd()];
@@ -54,4 +57,40 @@ export async function dispatch(
     writeLine(ctx.stderr, `${path}: error: ${describeError(err)}${code}`);
     return 1;
   }
+}
+
+export interface ProgramMainOptions {
+  readonly root: Command;
+  /** The `program` field of every log line. */
+  readonly program: string;
+  /** The environment variable that sets the log level, and the level without it. */
+  readonly logLevelVariable: string;
+  readonly defaultLogLevel: LogLevel;
+  readonly projectRoot: string;
+  /** Aborted by the program's main on SIGINT/SIGTERM (only a main installs signal handlers). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What every CLI program's main does after installing its signal handlers: a JSON logger on stderr
+ * (level from the environment, CC_TRACE switches), then `dispatch` of argv with the process's stdio.
+ * Returns the exit code for the main to set.
+ */
+export function runProgramMain(o: ProgramMainOptions): Promise<number> {
+  const env = processEnv();
+  const log = new JsonLogger({
+    sink: process.stderr,
+    level: parseLogLevel(envString(env, o.logLevelVariable), o.defaultLogLevel),
+    trace: new TraceSwitches(envString(env, 'CC_TRACE') ?? ''),
+    fields: { program: o.program },
+  });
+  return dispatch(o.root, process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env,
+    signal: o.signal,
+    log,
+    projectRoot: o.projectRoot,
+  });
 }
