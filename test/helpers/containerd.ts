@@ -3,6 +3,7 @@
  * version-2 config, optionally the CRI plugin with the `kata-cc` runtime handler and a loopback CNI
  * network, and a PATH on which containerd finds `containerd-shim-kata-cc-v2`.
  */
+import { reapShimsOf } from './reap-shims.js';
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -349,6 +350,9 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
     }, 10_000);
     await exited;
     clearTimeout(timer);
+    const reaped = reapShimsOf(address);
+    if (reaped.length > 0)
+      console.warn(`containerd ${dir}: killed ${reaped.length} leftover shim/VM processes`);
     await unmountAll(dir);
     if (bridge !== undefined) await run(['ip', 'link', 'del', bridge], { timeoutMs: 10_000 });
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
