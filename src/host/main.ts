@@ -25,6 +25,7 @@ import { loadHostConfig } from '#src/host/config/index.js';
 import {
   bootstrapSocketDir,
   detectStartProtocol,
+  encodeRuntimeInfo,
   encodeStartAnswer,
   flagsFromBootstrap,
   parseShimFlags,
@@ -162,6 +163,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(
       `containerd-shim-kata-cc-v2:\n  Version: ${VERSION}\n  Runtime: io.containerd.kata-cc.v2\n`,
     );
+    return 0;
+  }
+  if (flags.info) {
+    process.stdout.write(encodeRuntimeInfo(VERSION, await readStartInput(process.stdin)));
     return 0;
   }
   const log = stderrLogger(

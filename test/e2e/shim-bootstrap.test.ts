@@ -16,12 +16,14 @@ import {
   BootstrapResult,
   ConnectRequest,
   ConnectResponse,
+  RuntimeInfo,
   RuntimeOptions,
   ShutdownRequest,
   TASK_SERVICE_V2,
   TASK_SERVICE_V3,
 } from '#src/protocol/shim/index.js';
-import { connectTask, shimAction } from './setup/shim-driver.js';
+import { run } from '#test/helpers/containerd.js';
+import { connectTask, SHIM_BUNDLE, shimAction } from './setup/shim-driver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -156,5 +158,22 @@ describe('shim start handshake per containerd generation', () => {
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BootstrapParams.socket_dir');
+  });
+
+  test('containerd 2.x -info: a RuntimeInfo protobuf on stdout, nothing on stderr', async () => {
+    const options = Any.encode({
+      type_url: 'runtimeoptions.v1.Options',
+      value: Buffer.alloc(0),
+    }).finish();
+    const r = await run([process.execPath, SHIM_BUNDLE, '-info'], {
+      input: options,
+      timeoutMs: 30_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const info = RuntimeInfo.decode(r.stdoutBytes);
+    expect(info.name).toBe('io.containerd.kata-cc.v2');
+    expect(info.version?.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(info.options?.type_url).toBe('runtimeoptions.v1.Options');
   });
 });

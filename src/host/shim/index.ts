@@ -17,6 +17,8 @@ export {
   flagsFromBootstrap,
   bootstrapSocketDir,
   encodeStartAnswer,
+  encodeRuntimeInfo,
+  RUNTIME_NAME,
   MAX_START_INPUT,
   type StartAnswerFormat,
   type StartProtocol,

@@ -1,6 +1,12 @@
 import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BootstrapLogLevel, BootstrapParams, BootstrapResult } from '#src/protocol/shim/index.js';
+import {
+  Any,
+  BootstrapLogLevel,
+  BootstrapParams,
+  BootstrapResult,
+  RuntimeInfo,
+} from '#src/protocol/shim/index.js';
 import { ShimError } from './errors.js';
 import type { ShimFlags } from './shim-flags.js';
 
@@ -141,4 +147,30 @@ export function encodeStartAnswer(address: string, p: StartProtocol): Uint8Array
     case 'plain':
       return Buffer.from(address);
   }
+}
+
+/** The runtime name containerd knows this shim by. */
+export const RUNTIME_NAME = 'io.containerd.kata-cc.v2';
+
+/**
+ * `-info` (containerd 2.x introspection): a RuntimeInfo naming the runtime and its version and
+ * echoing the runtime options read from stdin (when they decode as an Any). No OCI features
+ * document is claimed: containerd then assumes none of the optional features.
+ */
+export function encodeRuntimeInfo(version: string, stdin: Uint8Array): Uint8Array {
+  let options: Any | undefined;
+  if (stdin.length > 0) {
+    try {
+      options = Any.decode(stdin);
+    } catch {
+      options = undefined;
+    }
+  }
+  return RuntimeInfo.encode({
+    name: RUNTIME_NAME,
+    version: { version, revision: '' },
+    options,
+    features: undefined,
+    annotations: {},
+  }).finish();
 }

@@ -12,6 +12,8 @@ export interface ShimFlags {
   readonly socket: string | undefined;
   readonly debug: boolean;
   readonly version: boolean;
+  /** `-info` (containerd 2.x): print a RuntimeInfo protobuf and exit. */
+  readonly info: boolean;
   /** `start`, `delete`, or undefined for the server process. */
   readonly action: 'start' | 'delete' | undefined;
 }
@@ -25,7 +27,7 @@ const STRING_FLAGS = {
   socket: 'socket',
   'debug-socket': 'debugSocket',
 } as const;
-const BOOL_FLAGS = { debug: 'debug', v: 'version', version: 'version' } as const;
+const BOOL_FLAGS = { debug: 'debug', v: 'version', version: 'version', info: 'info' } as const;
 
 function usage(message: string): ShimError {
   return new ShimError('invalid_argument', 'ERR_SHIM_USAGE', message);
@@ -43,7 +45,7 @@ function parseBool(name: string, raw: string): boolean {
  */
 export function parseShimFlags(argv: readonly string[]): ShimFlags {
   const values: Record<string, string> = {};
-  const bools: Record<string, boolean> = { debug: false, version: false };
+  const bools: Record<string, boolean> = { debug: false, version: false, info: false };
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -84,6 +86,7 @@ export function parseShimFlags(argv: readonly string[]): ShimFlags {
     socket: values['socket'],
     debug: bools['debug'] ?? false,
     version: bools['version'] ?? false,
+    info: bools['info'] ?? false,
     action,
   };
 }

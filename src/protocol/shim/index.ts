@@ -133,6 +133,11 @@ export {
 } from '../generated/cgroups/v2/metrics.js';
 
 export { Any } from '../generated/google/protobuf/any.js';
+export {
+  RuntimeInfo,
+  RuntimeRequest,
+  RuntimeVersion,
+} from '../generated/containerd/types/introspection.js';
 export { Empty } from '../generated/google/protobuf/empty.js';
 export { Timestamp } from '../generated/google/protobuf/timestamp.js';
 

@@ -3,11 +3,13 @@ import { describe, expect, test } from 'vitest';
 import {
   bootstrapSocketDir,
   detectStartProtocol,
+  encodeRuntimeInfo,
   encodeStartAnswer,
   flagsFromBootstrap,
   MAX_START_INPUT,
   parseShimFlags,
   readStartInput,
+  RUNTIME_NAME,
 } from '#src/host/shim/index.js';
 import {
   Any,
@@ -15,6 +17,7 @@ import {
   BootstrapParams,
   BootstrapResult,
   RuncOptions,
+  RuntimeInfo,
 } from '#src/protocol/shim/index.js';
 
 const FLAGS = parseShimFlags([
@@ -181,5 +184,24 @@ describe('readStartInput', () => {
     s.write(Buffer.alloc(MAX_START_INPUT));
     s.write(Buffer.alloc(1));
     await expect(reading).rejects.toMatchObject({ code: 'ERR_SHIM_BOOTSTRAP' });
+  });
+});
+
+describe('encodeRuntimeInfo (-info)', () => {
+  test('names the runtime and its version and echoes the runtime options', () => {
+    const info = RuntimeInfo.decode(encodeRuntimeInfo('0.1.0', LEGACY_OPTIONS));
+    expect(info.name).toBe(RUNTIME_NAME);
+    expect(info.version).toEqual({ version: '0.1.0', revision: '' });
+    expect(info.options?.type_url).toBe('containerd.runc.v1.Options');
+    expect(info.features).toBeUndefined();
+  });
+
+  test('without options, or with bytes that are not an Any, claims none', () => {
+    expect(
+      RuntimeInfo.decode(encodeRuntimeInfo('0.1.0', new Uint8Array(0))).options,
+    ).toBeUndefined();
+    expect(
+      RuntimeInfo.decode(encodeRuntimeInfo('0.1.0', Buffer.from([0xff, 0xff]))).options,
+    ).toBeUndefined();
   });
 });
