@@ -2,6 +2,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  webcrypto,
   type KeyObject,
 } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify, type JWK, type JWTPayload } from 'jose';
@@ -13,6 +14,8 @@ const KEY_NAME = 'as-token-signer';
 /** The ES256 key that signs EAR tokens; its public JWK goes into every token header (`jwk`). */
 export class TokenSigner {
   readonly #privateKey: KeyObject;
+  /** The same key imported into WebCrypto once: jose converts a KeyObject on every sign otherwise. */
+  #cryptoKey: Promise<webcrypto.CryptoKey> | undefined;
   readonly publicKey: KeyObject;
   readonly publicJwk: JWK;
 
@@ -60,10 +63,22 @@ export class TokenSigner {
     return new TokenSigner(privateKey);
   }
 
-  sign(claims: JWTPayload): Promise<string> {
+  async sign(claims: JWTPayload): Promise<string> {
+    this.#cryptoKey ??= webcrypto.subtle
+      .importKey(
+        'pkcs8',
+        this.#privateKey.export({ format: 'der', type: 'pkcs8' }),
+        { name: 'ECDSA', namedCurve: 'P-256' },
+        false,
+        ['sign'],
+      )
+      .catch((err: unknown) => {
+        this.#cryptoKey = undefined;
+        throw err;
+      });
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', jwk: this.publicJwk })
-      .sign(this.#privateKey);
+      .sign(await this.#cryptoKey);
   }
 
   /** Verifies a token this signer issued (signature, `exp`, and that the header `jwk` is ours). */
