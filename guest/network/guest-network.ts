@@ -94,7 +94,7 @@ export class GuestNetwork {
   }
 
   /** UpdateInterface: renames the NIC with `u.mac`, sets the MTU, replaces its addresses, brings it up. */
-  updateInterface(u: InterfaceUpdate, signal?: AbortSignal): Promise<NetInterface> {
+  updateInterface(u: InterfaceUpdate, signal?: AbortSignal): Promise<InterfaceUpdate> {
     return this.#serial(async () => {
       const current = await this.#findByMac(u.mac, signal);
       const links = await this.#links();
@@ -121,14 +121,15 @@ export class GuestNetwork {
         mtu: u.mtu,
         addresses: u.addresses.length,
       });
-      const after = (await this.listInterfaces()).find((i) => i.name === u.name);
-      return after ?? { ...u };
+      // answer from what was applied (listing again costs another ip spawn, slow under TCG)
+      const mtu = Number(await readTrim(join(this.#sys, u.name, 'mtu')).catch(() => String(u.mtu)));
+      return { ...u, mtu: Number.isInteger(mtu) ? mtu : u.mtu };
     });
   }
 
   /**
    * UpdateRoutes: for every device named, removes its routes (IPv6 link-local ones stay, the
-   * kernel owns them) and adds the given ones in order. Answers the resulting routing table.
+   * kernel owns them) and adds the given ones in order. Answers the routes applied.
    */
   updateRoutes(routes: readonly NetRoute[], signal?: AbortSignal): Promise<NetRoute[]> {
     return this.#serial(async () => {
@@ -157,7 +158,7 @@ export class GuestNetwork {
       }
       for (const r of routes) await this.#run(routeAddArgs(r), signal);
       this.#log.info('routes updated', { routes: routes.length, devices: [...devices] });
-      return this.listRoutes();
+      return [...routes];
     });
   }
 

@@ -29,6 +29,12 @@ export function vmNetworkFields(
   };
 }
 
+/**
+ * Deadline of each network RPC: the guest runs several `ip` commands per call, which on a loaded
+ * TCG host take seconds each; this is boot path, like CreateContainer.
+ */
+export const GUEST_NETWORK_TIMEOUT_MS = 120_000;
+
 /** After the agent is up: UpdateInterface per NIC, then UpdateRoutes with the netns routes. */
 export async function configureGuestNetwork(
   agent: AgentClient,
@@ -36,6 +42,7 @@ export async function configureGuestNetwork(
   o: CallOpts,
 ): Promise<void> {
   if (net === undefined || net.endpoints.length === 0) return;
-  for (const e of net.endpoints) await agent.updateInterface(e, o);
-  if (net.routes.length > 0) await agent.updateRoutes(net.routes, o);
+  const opts: CallOpts = { timeoutMs: GUEST_NETWORK_TIMEOUT_MS, ...o };
+  for (const e of net.endpoints) await agent.updateInterface(e, opts);
+  if (net.routes.length > 0) await agent.updateRoutes(net.routes, opts);
 }
