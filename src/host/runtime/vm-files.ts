@@ -31,7 +31,7 @@ export function sharedFileName(containerId: string, destination: string): string
  * Returns the spec to send (the input is not modified).
  */
 export async function shareFileMounts(
-  agent: AgentClient,
+  agent: Pick<AgentClient, 'copyFile'>,
   containerId: string,
   ociSpec: Json,
   log: Logger,
