@@ -14,7 +14,7 @@ import {
   StateRequest,
 } from '#src/protocol/shim/index.js';
 import { connectTask, shimAction } from './setup/shim-driver.js';
-import { qemuPids } from './setup/pod-vm-env.js';
+import { podVmEnv, qemuPids } from './setup/pod-vm-env.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -132,27 +132,53 @@ describe('shim v2 process protocol', () => {
     expect(r.stderr).toContain('runtime.tee');
   });
 
-  test('Create names the missing kernel and leaves no QEMU or state behind', async () => {
-    const h = harness();
-    const manifest = join(h.dir, 'manifest.json');
-    writeFileSync(
-      manifest,
-      JSON.stringify({
-        version: 1,
-        kernel: '/nonexistent/vmlinuz',
-        initrd: '/nonexistent/initrd',
-        rootfs: '/nonexistent/root.erofs',
-        verityRootHash: '0'.repeat(64),
-        kernelRelease: '6.1.0-test',
-        kernelParams: [],
-        inputsHash: 'fixture',
+  const realImage = (): Record<string, unknown> => {
+    try {
+      return JSON.parse(readFileSync(podVmEnv().manifest, 'utf8')) as Record<string, unknown>;
+    } catch {
+      return { kernel: '/nonexistent/vmlinuz', initrd: '/nonexistent/initrd' };
+    }
+  };
+  const fixtureImage = {
+    version: 1,
+    kernel: '/nonexistent/vmlinuz',
+    initrd: '/nonexistent/initrd',
+    rootfs: '/nonexistent/root.erofs',
+    verityRootHash: '0'.repeat(64),
+    kernelRelease: '6.1.0-test',
+    kernelParams: [],
+    inputsHash: 'fixture',
+  };
+  test.each([
+    {
+      what: 'the missing kernel',
+      manifest: (): unknown => fixtureImage,
+      named: '/nonexistent/vmlinuz',
+    },
+    {
+      what: 'the missing guest root image',
+      manifest: (): unknown => ({
+        ...fixtureImage,
+        kernel: realImage()['kernel'],
+        initrd: realImage()['initrd'],
       }),
-    );
+      named: '/nonexistent/root.erofs',
+    },
+    {
+      what: 'the missing guest image manifest',
+      manifest: (): unknown => undefined,
+      named: 'manifest.json',
+    },
+  ])('Create names $what and leaves no QEMU or state behind', async ({ manifest, named }) => {
+    const h = harness();
+    const manifestPath = join(h.dir, 'manifest.json');
+    const content = manifest();
+    if (content !== undefined) writeFileSync(manifestPath, JSON.stringify(content));
     writeFileSync(
       h.env['KATA_CC_CONFIG']!,
       [
         '[guest]',
-        `manifest = ${JSON.stringify(manifest)}`,
+        `manifest = ${JSON.stringify(manifestPath)}`,
         '[hypervisor]',
         'accel = "tcg"',
         '[runtime]',
@@ -160,15 +186,37 @@ describe('shim v2 process protocol', () => {
         '',
       ].join('\n'),
     );
-    const { address, bundle } = await startShim(h, 'sb-proto-4');
+    const id = 'sb-proto-4';
+    const { address, bundle } = await startShim(h, id);
     const c = await connectTask(address, 'proto');
     try {
-      const create = CreateTaskRequest.fromPartial({ id: 'sb-proto-4', bundle });
+      const create = CreateTaskRequest.fromPartial({ id, bundle });
       await expect(
         c.call('Create', CreateTaskRequest.encode(create).finish()),
-      ).rejects.toMatchObject({ message: expect.stringContaining('/nonexistent/vmlinuz') });
-      expect(qemuPids('sb-proto-4')).toEqual([]);
-      expect(existsSync(join(h.stateDir, 'sb-proto-4'))).toBe(false);
+      ).rejects.toMatchObject({ message: expect.stringContaining(named) });
+      expect(qemuPids(id)).toEqual([]);
+      expect(existsSync(join(h.stateDir, id))).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('Create of a bundle without config.json names the file and leaves nothing', async () => {
+    const h = harness();
+    const id = 'sb-proto-6';
+    const { address, bundle } = await startShim(h, id);
+    rmSync(join(bundle, 'config.json'));
+    const c = await connectTask(address, 'proto');
+    try {
+      const create = CreateTaskRequest.fromPartial({ id, bundle });
+      await expect(
+        c.call('Create', CreateTaskRequest.encode(create).finish()),
+      ).rejects.toMatchObject({
+        kind: 'invalid_argument',
+        message: expect.stringContaining('config.json'),
+      });
+      expect(qemuPids(id)).toEqual([]);
+      expect(existsSync(join(h.stateDir, id))).toBe(false);
     } finally {
       await c.close();
     }

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { describeError, sleep, type Logger } from '#src/lib/index.js';
+import { describeError, type Logger } from '#src/lib/index.js';
 import type { StateStore } from '#src/host/persist/index.js';
 import { mountRootfs, unmount } from '#src/host/resource/index.js';
 import { RuntimeError, notFound } from './errors.js';
+import { ExitReporter } from './exit-reporter.js';
 import { openHostStdio } from './host-stdio.js';
 import { readOciBundle, sandboxOf } from './oci-bundle.js';
 import type { BackendContainer, SandboxBackend, SandboxBackendFactory } from './sandbox-backend.js';
@@ -46,10 +47,20 @@ export class PodRuntime {
   #backend: SandboxBackend | undefined;
   #state: PodState | undefined;
   readonly #shutdown = new AbortController();
+  readonly #exits: ExitReporter;
 
   constructor(options: PodRuntimeOptions) {
     this.#o = options;
     this.#log = options.logger.child({ subsystem: 'runtime' });
+    this.#exits = new ExitReporter({
+      events: options.events,
+      logger: this.#log,
+      signal: this.#shutdown.signal,
+    });
+  }
+
+  #allProcesses(): TaskProcess[] {
+    return [...this.#containers.values()].flatMap((c) => [...c.execs.values(), c.init]);
   }
 
   get containerCount(): number {
@@ -151,33 +162,8 @@ export class PodRuntime {
     );
     this.#backend = backend;
     state.setVm(backend.vmPid, join(state.dir, 'vm'));
-    void this.#watchOom(backend);
-    void backend.exited.then(() => this.#onVmExit());
-  }
-
-  async #watchOom(backend: SandboxBackend): Promise<void> {
-    const signal = this.#shutdown.signal;
-    while (!signal.aborted) {
-      try {
-        const containerId = await backend.nextOom(signal);
-        if (this.#containers.has(containerId)) this.#o.events.publish({ type: 'oom', containerId });
-      } catch (err) {
-        if (!this.#shutdown.signal.aborted)
-          this.#log.debug('oom watch stopped', { err: describeError(err) });
-        return;
-      }
-    }
-  }
-
-  /** The VM died: every process that still runs is reported as killed (137). */
-  async #onVmExit(): Promise<void> {
-    if (this.#shutdown.signal.aborted) return;
-    this.#log.warn('pod vm exited');
-    for (const c of this.#containers.values()) {
-      for (const p of [...c.execs.values(), c.init]) {
-        if (p.lifecycle.is('running', 'paused')) await this.#reportExit(p, 137);
-      }
-    }
+    void this.#exits.watchOom(backend, (id) => this.#containers.has(id));
+    void backend.exited.then(() => this.#exits.vmExited(this.#allProcesses()));
   }
 
   #backendOrThrow(): SandboxBackend {
@@ -226,7 +212,7 @@ export class PodRuntime {
     p.attachIo(backend.io(containerId, execId), host);
     if (execId === '') this.#o.events.publish({ type: 'task-start', containerId, pid: p.pid });
     else this.#o.events.publish({ type: 'exec-started', containerId, execId, pid: p.pid });
-    void this.#waitLoop(backend, p);
+    void this.#exits.watchProcess(backend, p);
     return p.pid;
   }
 
@@ -238,40 +224,6 @@ export class PodRuntime {
   }
 
   readonly #pendingExecs = new Map<TaskProcess, unknown>();
-
-  async #waitLoop(backend: SandboxBackend, p: TaskProcess): Promise<void> {
-    let status: number;
-    try {
-      status = await backend.waitProcess(p.containerId, p.execId, this.#shutdown.signal);
-    } catch (err) {
-      if (this.#shutdown.signal.aborted) return;
-      this.#log.warn('wait for process failed', {
-        container_id: p.containerId,
-        exec_id: p.execId,
-        err: describeError(err),
-      });
-      // a lost agent connection usually means the VM died: report it as killed, like runc does
-      const vmGone = await Promise.race([
-        backend.exited.then(() => true),
-        sleep(2_000).then(() => false),
-      ]);
-      status = vmGone ? 137 : 255;
-    }
-    await this.#reportExit(p, status);
-  }
-
-  async #reportExit(p: TaskProcess, status: number): Promise<void> {
-    if (p.isExiting) return;
-    const info = await p.exited(status);
-    this.#o.events.publish({
-      type: 'task-exit',
-      containerId: p.containerId,
-      execId: p.execId,
-      pid: info.pid,
-      exitStatus: info.exitStatus,
-      exitedAt: info.exitedAt,
-    });
-  }
 
   exec(spec: ExecSpec): void {
     const c = this.#container(spec.containerId);
@@ -320,7 +272,7 @@ export class PodRuntime {
       throw notFound(`process ${containerId}/${execId || 'init'} (already finished)`);
     if (p.lifecycle.is('created')) {
       // nothing runs yet: the process simply never starts
-      await this.#reportExit(p, 128 + sig);
+      await this.#exits.report(p, 128 + sig);
       return;
     }
     await this.#backendOrThrow().signalProcess(containerId, execId, sig, all, signal);
@@ -384,7 +336,7 @@ export class PodRuntime {
         `cannot delete ${containerId}/${execId || 'init'}: it is ${p.lifecycle.state}`,
       );
     }
-    if (p.lifecycle.is('created')) await this.#reportExit(p, 0).catch(() => undefined);
+    if (p.lifecycle.is('created')) await this.#exits.report(p, 0).catch(() => undefined);
     await p.closeIo();
     p.lifecycle.move('deleted');
     const info = p.exitInfo ?? { pid: p.pid, exitStatus: 0, exitedAt: new Date() };
