@@ -47,6 +47,13 @@ import { toAgentProcess, toAgentResources, toAgentSpec } from './oci-to-agent.js
 /** How much one ReadStdout/ReadStderr asks for. */
 const READ_CHUNK = 32 * 1024;
 
+/**
+ * Least deadline of the calls that make the guest mount a hot-plugged disk or launch crun
+ * (CreateContainer, StartContainer, ExecProcess): the guest itself waits up to 60 s for either, so
+ * a shorter host deadline would give up on a guest that is merely slow (TCG, a loaded host).
+ */
+const SPAWN_TIMEOUT_MS = 120_000;
+
 export interface CallOpts {
   readonly signal?: AbortSignal | undefined;
   readonly timeoutMs?: number | undefined;
@@ -187,8 +194,12 @@ export class AgentClient {
         stdout_port: 0,
         stderr_port: 0,
       },
-      o,
+      this.#spawnOpts(o),
     );
+  }
+
+  #spawnOpts(o: CallOpts | undefined): CallOpts {
+    return { ...o, timeoutMs: o?.timeoutMs ?? Math.max(this.#timeoutMs, SPAWN_TIMEOUT_MS) };
   }
 
   async startContainer(containerId: string, o?: CallOpts): Promise<void> {
@@ -197,7 +208,7 @@ export class AgentClient {
       StartContainerRequest,
       Empty,
       { container_id: containerId },
-      o,
+      this.#spawnOpts(o),
     );
   }
 
@@ -220,7 +231,7 @@ export class AgentClient {
         stdout_port: 0,
         stderr_port: 0,
       },
-      o,
+      this.#spawnOpts(o),
     );
   }
 

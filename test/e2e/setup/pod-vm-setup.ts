@@ -45,7 +45,9 @@ export async function setup(project: TestProject): Promise<void> {
       '[guest]',
       `manifest = ${JSON.stringify(manifest)}`,
       '[agent]',
-      'dial_timeout_ms = 180000',
+      // 5 concurrent pods on 2 loaded cores take minutes to boot under TCG
+      'dial_timeout_ms = 420000',
+      'request_timeout_ms = 120000',
       '[runtime]',
       `state_dir = ${JSON.stringify(stateDir)}`,
       'log_level = "debug"',
