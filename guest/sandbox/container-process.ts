@@ -160,6 +160,12 @@ export class ContainerProcess {
       // crun sends the terminal before the process runs: after its exit nothing more will come
       if (last) return console && !this.#terminal ? 0 : pid;
       if (Date.now() > deadline) {
+        this.#log.warn('runtime did not report the process in time', {
+          exec_id: this.execId,
+          timeout_ms: launch.timeoutMs,
+          pid_reported: pid > 0,
+          terminal_sent: console === undefined || this.#terminal !== undefined,
+        });
         this.#child?.kill('SIGKILL');
         await exited;
         return 0;

@@ -87,6 +87,9 @@ describe.skipIf(skip !== '')('interactive terminals through ctr (issue #4)', () 
         await new Promise((r2) => setTimeout(r2, 300));
       }
       await ctr(env, ['container', 'delete', id]);
+      for (let i = 0; i < 100 && qemuPids(id).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 300));
     }
+    expect(qemuPids(id), 'the pod VM is gone after the container is deleted').toEqual([]);
   }, 240_000);
 });
