@@ -20,6 +20,7 @@ import {
   loadAgentPolicy,
   type AgentPolicy,
 } from '#guest/policy/index.js';
+import { CdhClient, EncryptedScratchStore, GuestImagePuller } from '#guest/image/index.js';
 import { CommandMounter, Sandbox } from '#guest/sandbox/index.js';
 import * as native from '#native/index.js';
 
@@ -66,9 +67,38 @@ const shutdown = (): void => {
   process.exit(0);
 };
 
+const mounter = new CommandMounter(config.mountBinary, config.umountBinary);
+const imageLog = log.child({ subsystem: 'image' });
+const cdh = new CdhClient({
+  socketPath: config.cdhSocket,
+  callTimeoutMs: config.cdhCallTimeoutMs,
+  log: imageLog,
+});
+const imageStore = new EncryptedScratchStore({
+  serial: config.imageScratchSerial,
+  sysfs: config.sysfs,
+  mountDir: config.imageStoreDir,
+  mapperName: config.imageMapperName,
+  cryptsetupBinary: config.cryptsetupBinary,
+  mkfsBinary: config.mkfsBinary,
+  mounter,
+  deviceTimeoutMs: config.deviceTimeoutMs,
+  log: imageLog,
+});
+const guestPull = new GuestImagePuller({
+  storageRoot: config.storageRoot,
+  store: imageStore,
+  mounter,
+  pullTimeoutMs: config.imagePullTimeoutMs,
+  cdhConfigPath: config.cdhConfigPath,
+  insecureRegistries: config.insecureRegistries,
+  cdh,
+  log: imageLog,
+});
 const sandbox = new Sandbox({
   crunBinary: config.crunBinary,
-  mounter: new CommandMounter(config.mountBinary, config.umountBinary),
+  mounter,
+  guestPull,
   runDir: config.runDir,
   storageRoot: config.storageRoot,
   pauseBundle: config.pauseBundle,
@@ -176,6 +206,8 @@ try {
     await bringUpLoopback();
     components.start();
   }
+  // the scratch disk (guest-pull pods only) is formatted while the host sets the sandbox up
+  void imageStore.prepareInBackground();
   await serving.done;
   await terminate('channel closed');
 } catch (err) {

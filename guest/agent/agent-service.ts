@@ -28,7 +28,7 @@ export type AgentMethods = (typeof AGENT_SERVICE_DEF)['methods'];
 /** Largest `len` a ReadStdout/ReadStderr may ask for (the reply must fit a 4 MiB ttrpc frame). */
 export const MAX_READ_LEN = 1 << 20;
 /** Storage drivers this agent mounts (GetGuestDetails). */
-export const STORAGE_HANDLERS = ['blk', 'virtio-blk', 'ephemeral', 'local'];
+export const STORAGE_HANDLERS = ['blk', 'virtio-blk', 'ephemeral', 'local', 'image_guest_pull'];
 
 export interface AgentServiceOptions {
   readonly sandbox: Sandbox;

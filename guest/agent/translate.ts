@@ -271,6 +271,7 @@ export function fromAgentStorages(list: readonly Storage[], at = 'storages'): St
     source: checkText(s.source, `${at}[${i}].source`, 4096),
     fstype: checkText(s.fstype, `${at}[${i}].fstype`, 64),
     options: strings(s.options, `${at}[${i}].options`, LIMITS.options, 4096),
+    driverOptions: strings(s.driver_options, `${at}[${i}].driver_options`, LIMITS.options, 65536),
     mountPoint: checkAbsolutePath(s.mount_point, `${at}[${i}].mount_point`),
   }));
 }

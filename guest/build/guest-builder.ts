@@ -35,7 +35,7 @@ import {
   type CurrentPointer,
   type GuestManifest,
 } from './manifest.js';
-import { GUEST_NATIVE_ADDON, makeErofs, stageRootfs } from './rootfs.js';
+import { GUEST_NATIVE_ADDON, IMAGE_STORE_TOOLS, makeErofs, stageRootfs } from './rootfs.js';
 import { HOST_BUSYBOX } from './stage-tree.js';
 import { appendVerity } from './verity.js';
 
@@ -64,7 +64,12 @@ export interface GuestBuildResult {
   readonly built: boolean;
 }
 
-const HOST_TOOLS_IN_GUEST = [HOST_BUSYBOX, '/usr/sbin/veritysetup', '/usr/bin/crun'];
+const HOST_TOOLS_IN_GUEST = [
+  HOST_BUSYBOX,
+  '/usr/sbin/veritysetup',
+  '/usr/bin/crun',
+  ...IMAGE_STORE_TOOLS.map((t) => t.host),
+];
 
 /**
  * Builds the guest image (kernel, initramfs, dm-verity erofs root) into

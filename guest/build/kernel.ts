@@ -21,6 +21,12 @@ export const GUEST_MODULES: readonly string[] = [
   'overlay',
   'crc32c-intel',
   'erofs',
+  // encrypted, integrity-protected image storage (guest/image EncryptedScratchStore)
+  'dm-crypt',
+  'dm-integrity',
+  'xts',
+  'authenc',
+  'algif_skcipher',
 ];
 
 export interface KernelPackage {

@@ -1,4 +1,4 @@
-import { cpSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_AGENT_ENTRY, GUEST_NODE } from './init-script.js';
 import { copyIntoStage, copyWithLibraries } from './libraries.js';
@@ -10,6 +10,12 @@ export const GUEST_NATIVE_ADDON = 'kata_cc_native.node';
 
 /** Where the pause bundle (the sandbox container's OCI bundle) lives in the guest. */
 export const GUEST_PAUSE_BUNDLE = '/opt/kata-cc/pause-bundle';
+
+/** cryptsetup and mke2fs for the guest's encrypted image storage (guest/image). */
+export const IMAGE_STORE_TOOLS: readonly { host: string; guest: string }[] = [
+  { host: '/usr/sbin/cryptsetup', guest: '/usr/sbin/cryptsetup' },
+  { host: '/usr/sbin/mke2fs', guest: '/usr/sbin/mkfs.ext4' },
+];
 
 export interface RootfsOptions {
   readonly stage: string;
@@ -75,6 +81,7 @@ export async function stageRootfs(o: RootfsOptions): Promise<void> {
     [
       { host: o.nodeBinary, guest: GUEST_NODE },
       { host: '/usr/bin/crun', guest: '/usr/bin/crun' },
+      ...IMAGE_STORE_TOOLS,
     ],
     o.signal,
   );
@@ -94,6 +101,7 @@ export async function stageRootfs(o: RootfsOptions): Promise<void> {
   writeStageFile(o.stage, 'etc/group', GROUP);
   writeStageFile(o.stage, 'etc/hosts', HOSTS);
   writeStageFile(o.stage, 'etc/hostname', 'kata-cc\n');
+  if (existsSync('/etc/mke2fs.conf')) copyIntoStage(o.stage, '/etc/mke2fs.conf');
 }
 
 /** Makes the erofs image of the staged tree: owned by root, fixed timestamp and UUID (reproducible). */

@@ -30,6 +30,18 @@ export interface AgentConfig {
    * guest-components process (AA, CDH, REST :8006). Undefined: main decides (on when PID 1).
    */
   readonly guestComponents: boolean | undefined;
+  /** Bound of one guest image pull (`agent.image_pull_timeout`, seconds on the command line). */
+  readonly imagePullTimeoutMs: number;
+  /** Registries pulled from over plain HTTP (`agent.insecure_registries=host[:port],…`). */
+  readonly insecureRegistries: readonly string[];
+  readonly imageScratchSerial: string;
+  readonly imageStoreDir: string;
+  readonly imageMapperName: string;
+  readonly cryptsetupBinary: string;
+  readonly mkfsBinary: string;
+  readonly cdhSocket: string;
+  readonly cdhCallTimeoutMs: number;
+  readonly cdhConfigPath: string;
 }
 
 /** The `agent.*` kernel command-line keys this agent reads. */
@@ -40,7 +52,20 @@ export const CMDLINE_KEYS = [
   'agent.confidential',
   'agent.start_timeout_ms',
   'agent.guest_components',
+  'agent.image_pull_timeout',
+  'agent.insecure_registries',
 ] as const;
+
+const REGISTRY_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+
+/** `host[:port],…` → the hosts; each must be a registry host name or address. */
+export function parseRegistryList(raw: string, at: string): string[] {
+  const hosts = raw.split(',').filter((h) => h !== '');
+  if (hosts.length > 64) throw invalid(at, 'at most 64 registries', raw);
+  for (const h of hosts) if (!REGISTRY_HOST.test(h)) throw invalid(at, 'host[:port],…', h);
+  return hosts;
+}
 
 export interface ParsedConfig {
   readonly config: AgentConfig;
@@ -104,6 +129,7 @@ export function loadAgentConfig(
   const tee = d.teeDevices.some((p) => exists(p));
   const timeout = kv.get('agent.start_timeout_ms');
   const gc = kv.get('agent.guest_components');
+  const pullTimeout = kv.get('agent.image_pull_timeout');
   const config: AgentConfig = {
     logLevel: expectOneOf(kv.get('agent.log') ?? d.logLevel, 'agent.log', [
       'error',
@@ -136,6 +162,26 @@ export function loadAgentConfig(
             'true',
             'false',
           ] as const) === 'true',
+    imagePullTimeoutMs:
+      1000 *
+      (pullTimeout === undefined
+        ? d.imagePullTimeoutS
+        : expectInt(pullTimeout === '' ? NaN : Number(pullTimeout), 'agent.image_pull_timeout', {
+            min: 1,
+            max: 86_400,
+          })),
+    insecureRegistries: parseRegistryList(
+      kv.get('agent.insecure_registries') ?? '',
+      'agent.insecure_registries',
+    ),
+    imageScratchSerial: d.imageScratchSerial,
+    imageStoreDir: d.imageStoreDir,
+    imageMapperName: d.imageMapperName,
+    cryptsetupBinary: d.cryptsetupBinary,
+    mkfsBinary: d.mkfsBinary,
+    cdhSocket: d.cdhSocket,
+    cdhCallTimeoutMs: d.cdhCallTimeoutMs,
+    cdhConfigPath: d.cdhConfigPath,
   };
   return { config: Object.freeze(config), ignoredKeys };
 }

@@ -1,3 +1,9 @@
-export { loadAgentConfig, parseChannel, parseCmdline, CMDLINE_KEYS } from './agent-config.js';
+export {
+  loadAgentConfig,
+  parseChannel,
+  parseCmdline,
+  parseRegistryList,
+  CMDLINE_KEYS,
+} from './agent-config.js';
 export type { AgentChannel, AgentConfig, ParsedConfig } from './agent-config.js';
 export { AGENT_DEFAULTS, AGENT_VERSION } from './defaults.js';

@@ -8,6 +8,8 @@ export { Terminal } from './terminal.js';
 export type { ProcessState, StreamName } from './container-process.js';
 export { OutputBuffer, OUTPUT_BUFFER_BYTES } from './output-buffer.js';
 export { CommandMounter } from './mounter.js';
+export { GUEST_PULL_DRIVER, resolveBlockDevice } from './storage.js';
+export type { GuestPullHandler, GuestPullMount, StorageOptions } from './storage.js';
 export type { Mounter } from './mounter.js';
 export { SandboxError } from './errors.js';
 export type { SandboxErrorCode } from './errors.js';

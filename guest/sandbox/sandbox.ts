@@ -12,6 +12,7 @@ import type { OciConfigOptions } from './oci-config.js';
 import {
   mountStorage,
   releaseStorage,
+  type GuestPullHandler,
   type MountedStorage,
   type StorageOptions,
 } from './storage.js';
@@ -51,6 +52,8 @@ export interface SandboxOptions {
   readonly startTimeoutMs: number;
   readonly deviceTimeoutMs: number;
   readonly oomPollMs: number;
+  /** Pulls `image_guest_pull` storages (guest/image); absent: that driver is unimplemented. */
+  readonly guestPull?: GuestPullHandler | undefined;
 }
 
 export interface CreateSandboxParams {
@@ -114,8 +117,10 @@ export class Sandbox {
     this.#oom.start(this.#o.oomPollMs);
   }
 
-  #storageOptions(): StorageOptions {
+  #storageOptions(containerId?: string): StorageOptions {
     return {
+      guestPull: this.#o.guestPull,
+      containerId,
       mounter: this.#o.mounter,
       storageRoot: this.#o.storageRoot,
       confidential: this.#o.confidential,
@@ -176,7 +181,8 @@ export class Sandbox {
           `container ${id}: the sandbox container ${this.#sandboxContainer} exists already`,
         );
       this.#checkMounts(spec, storages);
-      for (const s of storages) mounted.push(await mountStorage(s, this.#storageOptions(), signal));
+      for (const s of storages)
+        mounted.push(await mountStorage(s, this.#storageOptions(id), signal));
       const oci = await this.#ociOptions(id, spec, storages, isSandbox);
       const cgroup = new ContainerCgroup(
         this.#o.cgroupRoot,

@@ -17,6 +17,23 @@ export const SERIAL_WAIT_MIN_MS = 30_000;
 /** After this long without the disk, ask the kernel once to rescan the PCI bus. */
 const RESCAN_AFTER_MS = 2_000;
 
+/** Kata's storage driver for an image the guest pulls itself (`source` = image reference). */
+export const GUEST_PULL_DRIVER = 'image_guest_pull';
+
+/** What an `image_guest_pull` storage left behind: unmounted and removed by `releaseStorage`. */
+export interface GuestPullMount {
+  readonly mounts: readonly string[];
+  readonly dirs: readonly string[];
+}
+
+/**
+ * Pulls a container image in the guest and mounts its rootfs at the storage's mount point
+ * (implemented by guest/image, wired in by main). The sandbox only dispatches to it.
+ */
+export interface GuestPullHandler {
+  mount(spec: StorageSpec, containerId: string, signal?: AbortSignal): Promise<GuestPullMount>;
+}
+
 export interface StorageOptions {
   readonly mounter: Mounter;
   /** Every storage mount point must lie inside this directory. */
@@ -26,6 +43,10 @@ export interface StorageOptions {
   /** sysfs root, for resolving PCI paths to block devices. */
   readonly sysfs: string;
   readonly deviceTimeoutMs: number;
+  /** Handler of `image_guest_pull`; without one that driver is unimplemented. */
+  readonly guestPull?: GuestPullHandler | undefined;
+  /** The container the storages belong to (undefined for CreateSandbox storages). */
+  readonly containerId?: string | undefined;
 }
 
 /** One mounted storage, unmounted in reverse order by `release`. */
@@ -39,6 +60,7 @@ export interface MountedStorage {
  * Mounts the storages of a CreateContainer/CreateSandbox request. `blk`/`virtio-blk`: a read-only
  * erofs (or ext4) image from the host, mounted read-only with a tmpfs-backed overlay on top at the
  * mount point; refused in a confidential sandbox. `ephemeral`: a tmpfs. `local`: an empty dir.
+ * `image_guest_pull`: the image named by `source`, pulled in the guest (see GuestPullHandler).
  */
 export async function mountStorage(
   s: StorageSpec,
@@ -48,6 +70,7 @@ export async function mountStorage(
   const target = checkAbsolutePath(s.mountPoint, 'storage.mount_point');
   if (!isWithin(target, o.storageRoot) || target === o.storageRoot)
     throw invalidInput(`storage.mount_point: ${target} is outside ${o.storageRoot}`);
+  if (s.driver === GUEST_PULL_DRIVER) return mountGuestPull(s, o, signal);
   if (BLOCK_DRIVERS.includes(s.driver)) {
     if (o.confidential)
       throw new SandboxError(
@@ -69,8 +92,27 @@ export async function mountStorage(
   throw new SandboxError(
     'unimplemented',
     'ERR_SANDBOX_STORAGE',
-    `storage driver ${JSON.stringify(s.driver)} is not supported (supported: blk, virtio-blk, ephemeral, local)`,
+    `storage driver ${JSON.stringify(s.driver)} is not supported (supported: blk, virtio-blk, ephemeral, local, ${GUEST_PULL_DRIVER})`,
   );
+}
+
+async function mountGuestPull(
+  s: StorageSpec,
+  o: StorageOptions,
+  signal?: AbortSignal,
+): Promise<MountedStorage> {
+  if (o.guestPull === undefined)
+    throw new SandboxError(
+      'unimplemented',
+      'ERR_SANDBOX_STORAGE',
+      `storage driver ${GUEST_PULL_DRIVER}: this agent has no image puller`,
+    );
+  if (o.containerId === undefined)
+    throw invalidInput(
+      `storage driver ${GUEST_PULL_DRIVER} names a container image: it belongs in CreateContainer, not CreateSandbox`,
+    );
+  const m = await o.guestPull.mount(s, o.containerId, signal);
+  return { spec: s, mounts: m.mounts, dirs: m.dirs };
 }
 
 async function mountBlockOverlay(

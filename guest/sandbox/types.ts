@@ -126,6 +126,8 @@ export interface StorageSpec {
   readonly source: string;
   readonly fstype: string;
   readonly options: readonly string[];
+  /** Driver-specific `key=value` options (Kata `driver_options`, e.g. `image_guest_pull=<json>`). */
+  readonly driverOptions?: readonly string[] | undefined;
   readonly mountPoint: string;
 }
 

@@ -61,8 +61,10 @@ export interface CallOpts {
 
 /** A host path-free description of a storage the guest mounts (erofs disk → overlay). */
 export interface GuestStorage {
-  readonly driver: 'blk' | 'ephemeral' | 'local';
+  readonly driver: 'blk' | 'ephemeral' | 'local' | 'image_guest_pull';
   readonly source: string;
+  /** Kata `driver_options` (`image_guest_pull=<json>` for a guest pull). */
+  readonly driverOptions?: readonly string[] | undefined;
   readonly fsType: string;
   readonly options: readonly string[];
   readonly mountPoint: string;
@@ -78,7 +80,7 @@ export interface ContainerStatsData {
 function toStorage(s: GuestStorage): Storage {
   return {
     driver: s.driver,
-    driver_options: [],
+    driver_options: [...(s.driverOptions ?? [])],
     source: s.source,
     fstype: s.fsType,
     options: [...s.options],

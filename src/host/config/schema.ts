@@ -86,6 +86,25 @@ export const HOST_CONFIG_SCHEMA = {
       default: false,
       doc: 'treat pods as confidential (no host-provided rootfs, image pulled in the guest)',
     },
+    guest_pull: {
+      type: 'bool',
+      default: false,
+      doc: 'pull container images in the guest for non-confidential pods too (confidential pods always do)',
+    },
+    guest_pull_disk_mib: {
+      type: 'int',
+      default: 10240,
+      min: 64,
+      max: 1048576,
+      doc: 'size of the sparse scratch disk per pod that holds guest-pulled images (encrypted by the guest)',
+    },
+    image_pull_timeout_s: {
+      type: 'int',
+      default: 1200,
+      min: 1,
+      max: 86400,
+      doc: 'bound of one guest image pull (agent.image_pull_timeout); CreateContainer waits this long plus agent.request_timeout_ms',
+    },
     log_level: {
       type: 'enum',
       default: 'info',

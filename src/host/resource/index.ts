@@ -8,3 +8,4 @@ export {
   type RootfsImage,
   type BuildRootfsImageOptions,
 } from './host-rootfs.js';
+export { createScratchDisk, SCRATCH_DISK_SERIAL } from './scratch-disk.js';

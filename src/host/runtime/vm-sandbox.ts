@@ -11,9 +11,20 @@ import {
   type Vm,
   type VmSpec,
 } from '#src/host/hypervisor/index.js';
-import { buildRootfsImage } from '#src/host/resource/index.js';
+import {
+  buildRootfsImage,
+  createScratchDisk,
+  SCRATCH_DISK_SERIAL,
+} from '#src/host/resource/index.js';
 import { RuntimeError } from './errors.js';
 import { parsePodAnnotations, type InitDataLaunch } from './pod-annotations.js';
+import {
+  guestPullCallTimeoutMs,
+  guestPullKernelParams,
+  guestPullRoot,
+  guestPullStorage,
+  usesGuestPull,
+} from './guest-pull.js';
 import type {
   BackendContainer,
   BackendProcessIo,
@@ -77,8 +88,9 @@ export class VmSandboxFactory implements SandboxBackendFactory {
     );
     const tee = teeSpec(config, initData);
     const confidential = tee.kind !== 'none' || config.runtime.confidential;
+    const guestPull = usesGuestPull(config, confidential);
     const disks: DiskSpec[] = [];
-    const needsRootfs = !(spec.first.isSandbox && isCriSandbox(spec.first));
+    const needsRootfs = !guestPull && !(spec.first.isSandbox && isCriSandbox(spec.first));
     if (needsRootfs) {
       const img = await buildRootfsImage(
         spec.first.rootfsDir,
@@ -101,6 +113,12 @@ export class VmSandboxFactory implements SandboxBackendFactory {
         digest: Buffer.from(initData.digest).toString('hex'),
       });
     }
+    if (guestPull) {
+      // after the boot disks; the guest finds it by its serial
+      const path = join(spec.stateDir, 'image-scratch.raw');
+      await createScratchDisk(path, config.runtime.guest_pull_disk_mib);
+      disks.push({ id: SCRATCH_DISK_SERIAL, path, readonly: false });
+    }
     const net = await preparePodNetwork(spec.first, log, signal);
     const vmSpec: VmSpec = {
       id: spec.sandboxId.slice(0, 64),
@@ -109,7 +127,12 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       kernel: image.kernel,
       initrd: image.initrd,
       rootDisk: { path: image.rootfs, verityRootHash: image.verityRootHash },
-      kernelParams: [...image.kernelParams, ...extraParams, ...config.hypervisor.kernel_params],
+      kernelParams: [
+        ...image.kernelParams,
+        ...extraParams,
+        ...(guestPull ? guestPullKernelParams(config, confidential) : []),
+        ...config.hypervisor.kernel_params,
+      ],
       agentChannel: { kind: 'virtio-serial', socketPath: join(spec.stateDir, 'agent.sock') },
       disks,
       tee,
@@ -146,6 +169,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
         stateDir: spec.stateDir,
         confidential,
         onStopped: () => net?.teardown(),
+        guestPullTimeoutMs: guestPull ? guestPullCallTimeoutMs(config) : undefined,
       });
       await configureGuestNetwork(agent, net, { signal });
       await agent.createSandbox(
@@ -193,6 +217,8 @@ class VmSandbox implements SandboxBackend {
   readonly #stateDir: string;
   readonly #confidential: boolean;
   readonly #onStopped: (() => Promise<void> | undefined) | undefined;
+  /** CreateContainer deadline when images are pulled in the guest; undefined: host rootfs. */
+  readonly #guestPullTimeoutMs: number | undefined;
   /** container id → its hot-plugged rootfs disk. */
   readonly #disks = new Map<string, HotplugDisk>();
   #diskSeq = 0;
@@ -208,6 +234,7 @@ class VmSandbox implements SandboxBackend {
       readonly confidential: boolean;
       /** After the VM stopped (the pod network is unwired). */
       readonly onStopped?: (() => Promise<void> | undefined) | undefined;
+      readonly guestPullTimeoutMs: number | undefined;
     },
   ) {
     this.#vm = vm;
@@ -216,6 +243,7 @@ class VmSandbox implements SandboxBackend {
     this.#stateDir = o.stateDir;
     this.#confidential = o.confidential;
     this.#onStopped = o.onStopped;
+    this.#guestPullTimeoutMs = o.guestPullTimeoutMs;
     this.exited = vm.exited.then(() => undefined);
   }
 
@@ -228,6 +256,18 @@ class VmSandbox implements SandboxBackend {
     device: string | undefined,
     signal?: AbortSignal,
   ): Promise<void> {
+    if (this.#guestPullTimeoutMs !== undefined && !isCriSandbox(c)) {
+      await this.#agent.createContainer(
+        {
+          containerId: c.containerId,
+          ociSpec: c.ociSpec,
+          rootPath: guestPullRoot(c.containerId),
+          storages: [guestPullStorage(c)],
+        },
+        { signal, timeoutMs: this.#guestPullTimeoutMs },
+      );
+      return;
+    }
     const root = guestRoot(c.containerId);
     const storages: GuestStorage[] =
       device === undefined
@@ -241,7 +281,7 @@ class VmSandbox implements SandboxBackend {
   }
 
   async createContainer(c: BackendContainer, signal?: AbortSignal): Promise<void> {
-    if (isCriSandbox(c)) {
+    if (isCriSandbox(c) || this.#guestPullTimeoutMs !== undefined) {
       await this.createFirst(c, undefined, signal);
       return;
     }

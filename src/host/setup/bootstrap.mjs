@@ -27,7 +27,8 @@ export const DEBIAN_PACKAGES = [
   'protobuf-compiler', // npm run gen
   'libprotobuf-dev', // google/protobuf/*.proto well-known types
   'erofs-utils', // guest root filesystem
-  'cryptsetup-bin', // dm-verity (veritysetup)
+  'cryptsetup-bin', // dm-verity (veritysetup); cryptsetup for the guest's encrypted image storage
+  'e2fsprogs', // mkfs.ext4 in the guest (encrypted image storage)
   'busybox-static', // guest userland and test images
   'cpio', // initramfs
   'kmod', // modprobe/depmod for guest kernel modules

@@ -86,9 +86,17 @@ describe('other translators', () => {
       source: '/dev/vdb',
       fstype: 'erofs',
       mount_point: '/run/x',
+      driver_options: ['image_guest_pull={}'],
     });
     expect(fromAgentStorages([st])).toEqual([
-      { driver: 'blk', source: '/dev/vdb', fstype: 'erofs', options: [], mountPoint: '/run/x' },
+      {
+        driver: 'blk',
+        source: '/dev/vdb',
+        fstype: 'erofs',
+        options: [],
+        driverOptions: ['image_guest_pull={}'],
+        mountPoint: '/run/x',
+      },
     ]);
     expect(() => fromAgentStorages([{ ...st, mount_point: 'x' }])).toThrow(/mount_point/);
   });
