@@ -72,6 +72,7 @@ const imageLog = log.child({ subsystem: 'image' });
 const cdh = new CdhClient({
   socketPath: config.cdhSocket,
   callTimeoutMs: config.cdhCallTimeoutMs,
+  waitMs: config.cdhWaitMs,
   log: imageLog,
 });
 const imageStore = new EncryptedScratchStore({
@@ -206,8 +207,6 @@ try {
     await bringUpLoopback();
     components.start();
   }
-  // the scratch disk (guest-pull pods only) is formatted while the host sets the sandbox up
-  void imageStore.prepareInBackground();
   await serving.done;
   await terminate('channel closed');
 } catch (err) {

@@ -41,6 +41,7 @@ export interface AgentConfig {
   readonly mkfsBinary: string;
   readonly cdhSocket: string;
   readonly cdhCallTimeoutMs: number;
+  readonly cdhWaitMs: number;
   readonly cdhConfigPath: string;
 }
 
@@ -181,6 +182,7 @@ export function loadAgentConfig(
     mkfsBinary: d.mkfsBinary,
     cdhSocket: d.cdhSocket,
     cdhCallTimeoutMs: d.cdhCallTimeoutMs,
+    cdhWaitMs: d.cdhWaitMs,
     cdhConfigPath: d.cdhConfigPath,
   };
   return { config: Object.freeze(config), ignoredKeys };

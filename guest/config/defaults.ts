@@ -27,6 +27,8 @@ export const AGENT_DEFAULTS = {
   /** The confidential data hub's socket (guest-components process). */
   cdhSocket: '/run/confidential-containers/cdh.sock',
   cdhCallTimeoutMs: 120_000,
+  /** How long a pull waits for the CDH socket (guest-components start after the agent). */
+  cdhWaitMs: 60_000,
   /** initdata's cdh.toml as guest-components writes it. */
   cdhConfigPath: '/run/kata-cc/initdata/cdh.toml',
   /** Paths whose presence means the guest runs in a TEE (the sandbox is then confidential). */

@@ -1,4 +1,4 @@
-import { isCcError, type Logger } from '#src/lib/index.js';
+import { isCcError, sleep, type Logger } from '#src/lib/index.js';
 import { cdhKeyProviderService, getResourceService } from '#src/protocol/cdh/index.js';
 import { TtrpcClient, createTypedClient } from '#src/protocol/ttrpc/index.js';
 import { connectUnix } from '#src/protocol/transport/index.js';
@@ -20,6 +20,8 @@ export interface CdhClientOptions {
   readonly socketPath: string;
   /** Deadline of one CDH call (attestation with the KBS happens inside it). */
   readonly callTimeoutMs: number;
+  /** How long to wait for the socket to appear (guest-components start after the agent). */
+  readonly waitMs: number;
   readonly log: Logger;
 }
 
@@ -39,18 +41,31 @@ export class CdhClient implements KeyUnwrapper, ResourceFetcher {
 
   async #connect(signal?: AbortSignal): Promise<TtrpcClient> {
     if (this.#client !== undefined && !this.#client.isClosed) return this.#client;
-    try {
-      const socket = await connectUnix(this.#o.socketPath, { signal, timeoutMs: 5_000 });
-      this.#client = new TtrpcClient(socket);
-      return this.#client;
-    } catch (err) {
-      throw new ImageError(
-        'unavailable',
-        'ERR_IMAGE_CDH',
-        `the confidential data hub is not reachable at ${this.#o.socketPath} (are the guest components running?): ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
+    const deadline = Date.now() + this.#o.waitMs;
+    for (;;) {
+      try {
+        const socket = await connectUnix(this.#o.socketPath, { signal, timeoutMs: 5_000 });
+        this.#client = new TtrpcClient(socket);
+        return this.#client;
+      } catch (err) {
+        const retry =
+          isCcError(err) &&
+          (err.kind === 'not_found' || err.kind === 'unavailable') &&
+          Date.now() < deadline &&
+          signal?.aborted !== true;
+        if (!retry) throw this.#unreachable(err);
+        await sleep(250, signal);
+      }
     }
+  }
+
+  #unreachable(err: unknown): ImageError {
+    return new ImageError(
+      'unavailable',
+      'ERR_IMAGE_CDH',
+      `the confidential data hub is not reachable at ${this.#o.socketPath} (are the guest components running?): ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 
   async getResource(uri: string, signal?: AbortSignal): Promise<Uint8Array> {

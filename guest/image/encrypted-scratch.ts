@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processEnv, runProgram, sleep, type Logger } from '#src/lib/index.js';
 import type { Mounter } from '#guest/sandbox/index.js';
@@ -20,6 +20,26 @@ export interface EncryptedScratchOptions {
   /** How long to look for the disk (it is attached at boot, so this is short). */
   readonly deviceTimeoutMs: number;
   readonly log: Logger;
+}
+
+/** Bytes at the start of the volume written with zeros before mkfs (superblock, boot sector). */
+export const ZEROED_HEAD_BYTES = 4 << 20;
+
+/**
+ * Writes zeros over the head of the freshly opened volume: with `--integrity-no-wipe` a sector
+ * that was never written fails to read (no valid tag), and mkfs reads and partially rewrites the
+ * first blocks. Everything else mkfs and ext4 write as whole blocks.
+ */
+async function zeroHead(device: string): Promise<void> {
+  const fh = await open(device, 'r+');
+  try {
+    const zeros = Buffer.alloc(1 << 20);
+    for (let off = 0; off < ZEROED_HEAD_BYTES; off += zeros.length)
+      await fh.write(zeros, 0, zeros.length, off);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** LUKS2 with dm-integrity: AES-XTS for secrecy, HMAC-SHA256 per 4 KiB sector for integrity. */
@@ -66,18 +86,6 @@ export class EncryptedScratchStore implements ImageStore {
     return allocateIn(await this.#prepare(signal), containerId);
   }
 
-  /**
-   * Starts preparing the storage now when the scratch disk is there (the agent calls it at start,
-   * so the one-time format overlaps the boot instead of delaying the first CreateContainer).
-   * A failure is logged; the next `allocate` tries again.
-   */
-  async prepareInBackground(): Promise<void> {
-    if ((await this.#lookup()) === undefined) return;
-    await this.#prepare().catch((err: unknown) => {
-      this.#o.log.warn('cannot prepare the encrypted image storage', { error: err });
-    });
-  }
-
   #prepare(signal?: AbortSignal): Promise<string> {
     this.#ready ??= this.#setup(signal).catch((err: unknown) => {
       this.#ready = undefined;
@@ -111,6 +119,7 @@ export class EncryptedScratchStore implements ImageStore {
     }
     steps['open_ms'] = Date.now() - t0;
     const mapped = `/dev/mapper/${o.mapperName}`;
+    await zeroHead(mapped);
     await this.#run(
       [
         o.mkfsBinary,
@@ -118,8 +127,12 @@ export class EncryptedScratchStore implements ImageStore {
         '-F',
         '-m',
         '0',
+        // no backup superblocks or resize blocks: they are written as partial blocks, and a
+        // partial write reads the rest of the block first, which fails on an unwritten sector
+        '-O',
+        'sparse_super2,^resize_inode',
         '-E',
-        'nodiscard,lazy_itable_init=1,lazy_journal_init=1',
+        'num_backup_sb=0,nodiscard,lazy_itable_init=1,lazy_journal_init=1',
         mapped,
       ],
       undefined,

@@ -60,12 +60,15 @@ export class GuestImagePuller implements GuestPullHandler {
     signal?: AbortSignal,
   ): Promise<GuestPullMount> {
     const req = parseGuestPullStorage(spec, containerId, this.#o.storageRoot);
-    const timeout = AbortSignal.timeout(this.#o.pullTimeoutMs);
-    const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const t0 = Date.now();
     let dir: string | undefined;
+    let timeout: AbortSignal | undefined;
+    let t0 = Date.now();
     try {
+      // the one-time storage setup is the pod's cost, outside the image's pull timeout
       dir = await this.#o.store.allocate(req.containerId, signal);
+      t0 = Date.now();
+      timeout = AbortSignal.timeout(this.#o.pullTimeoutMs);
+      const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
       const pulled = await pullImage(req.reference, join(dir, 'rootfs'), {
         ...(await this.#pullOptions(bounded)),
         preserveOwnership: true,
@@ -84,7 +87,7 @@ export class GuestImagePuller implements GuestPullHandler {
       return { mounts: [req.mountPoint], dirs: [req.mountPoint, dir] };
     } catch (err) {
       if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      throw await this.#explain(err, req, timeout, t0);
+      throw await this.#explain(err, req, timeout?.aborted === true, t0);
     }
   }
 
@@ -140,11 +143,11 @@ export class GuestImagePuller implements GuestPullHandler {
   async #explain(
     err: unknown,
     req: GuestPullRequest,
-    timeout: AbortSignal,
+    timedOut: boolean,
     t0: number,
   ): Promise<unknown> {
     const image = formatImageReference(req.reference);
-    if (timeout.aborted) {
+    if (timedOut) {
       return new ImageError(
         'deadline_exceeded',
         'ERR_IMAGE_PULL_TIMEOUT',

@@ -20,6 +20,8 @@ export const TEST_PASSWORD = 'cc-secret-pw';
 export interface StartRegistryOptions {
   readonly auth?: 'none' | 'basic' | 'token';
   readonly tls?: boolean;
+  /** Address to listen on (default 127.0.0.1; e.g. the pod gateway so guests reach it). */
+  readonly listen?: string;
 }
 
 export interface TestRegistry {
@@ -168,7 +170,7 @@ async function waitForV2(url: string, child: ChildProcess, log: () => string): P
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'kata-cc-registry-'));
   const port = await freePort();
-  const host = `127.0.0.1:${String(port)}`;
+  const host = `${options.listen ?? '127.0.0.1'}:${String(port)}`;
   const tls = options.tls === true;
   const auth = options.auth ?? 'none';
   let tlsBlock = '';

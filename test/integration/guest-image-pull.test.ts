@@ -130,6 +130,7 @@ describe.skipIf(skip !== undefined)('image_guest_pull storage (GuestImagePuller)
     const cdh = new CdhClient({
       socketPath: o.cdhSocket ?? gc.cdhSocket,
       callTimeoutMs: 30_000,
+      waitMs: 500,
       log: NULL_LOGGER,
     });
     cdhs.push(cdh);
