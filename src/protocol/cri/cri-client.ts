@@ -145,7 +145,10 @@ function statusError(
     return new CriError(
       'deadline_exceeded',
       'ERR_CRI_DEADLINE',
-      `${path}: no answer within ${timeoutMs} ms`,
+      // a deadline the server reports (e.g. a pull timeout in the guest) keeps its reason
+      err.details === '' || err.details.startsWith('Deadline exceeded')
+        ? `${path}: no answer within ${timeoutMs} ms`
+        : `${path}: ${err.details}`,
       {
         cause: err,
         grpcCode: err.code,
