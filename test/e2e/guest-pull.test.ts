@@ -21,15 +21,22 @@ import {
 import { BUSYBOX_IMAGE } from '#test/helpers/test-images.js';
 import { buildImage, pushImage } from '#test/helpers/images.js';
 import { registryUnavailableReason, startRegistry } from '#test/helpers/registry.js';
-import { ctr, mountsContaining, podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
+import {
+  ctr,
+  mountsContaining,
+  podGatewayAddress,
+  podVmEnv,
+  qemuPids,
+  shimLog,
+} from './setup/pod-vm-env.js';
 
 const env = podVmEnv();
 if (env.problem !== '') console.log(`skipping VM tests: ${env.problem}`);
 
-/** The host address guests reach (the CNI bridge gateway), once pod networking provides it. */
+/** The host address guests reach (the CNI bridge gateway); empty without pod networking. */
 function podGateway(): string | undefined {
-  const gw = (env as { podGateway?: unknown }).podGateway;
-  return typeof gw === 'string' && gw !== '' ? gw : undefined;
+  const gw = podGatewayAddress(env);
+  return gw === '' ? undefined : gw;
 }
 
 /** Where the bytes of `needle` occur in the file, read in chunks (the disk file is sparse). */
