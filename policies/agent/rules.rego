@@ -386,21 +386,25 @@ container_violations contains msg if {
 mount_type(m) := object.get(m, "type_", object.get(m, "type", ""))
 
 mount_allowed(m) if {
-	some p in p_oci.Mounts
-	p.destination == m.destination
+	some i in p_mounts_at[m.destination]
+	p := p_oci.Mounts[i]
 	mount_type(p) == mount_type(m)
-	matches(p.source, m.source)
+	regex.match(p_mount_source_re[i], m.source)
 	{o | some o in p.options} == {o | some o in m.options}
 }
 
+# Once per request: policy mount indexes by destination, and each source as a regex.
+p_mounts_at := {d: [i | some i, q in p_oci.Mounts; q.destination == d] | some p in p_oci.Mounts; d := p.destination}
+
+p_mount_source_re := [concat("", ["^(?:", pattern_regex(p.source), ")$"]) | some p in p_oci.Mounts]
+
 mount_message(m) := msg if {
-	some p in p_oci.Mounts
-	p.destination == m.destination
+	p := p_oci.Mounts[p_mounts_at[m.destination][0]]
 	msg := sprintf("OCI.Mounts[%q]: expected %s %q options %v, got %s %q options %v", [m.destination, mount_type(p), expand_literal(p.source), p.options, mount_type(m), m.source, m.options])
 }
 
 mount_message(m) := msg if {
-	not m.destination in {p.destination | some p in p_oci.Mounts}
+	not p_mounts_at[m.destination]
 	msg := sprintf("OCI.Mounts[%q]: mount of %s %q not allowed by the policy", [m.destination, mount_type(m), m.source])
 }
 
@@ -480,7 +484,9 @@ expand_once(re) := re if not contains(re, "$(")
 
 expand_once(re) := concat("", [piece | some i, part in split(re, "$("); piece := expand_part(i, part, true)]) if contains(re, "$(")
 
-literal_regex(s) := concat("", [piece | some i, part in split(s, "$("); piece := expand_part(i, part, false)])
+literal_regex(s) := quote(s) if not contains(s, "$(")
+
+literal_regex(s) := concat("", [piece | some i, part in split(s, "$("); piece := expand_part(i, part, false)]) if contains(s, "$(")
 
 expand_literal(s) := concat("", [piece | some i, part in split(s, "$("); piece := literal_part(i, part)])
 
@@ -527,7 +533,9 @@ request_value["sandbox-name"] := i_annotations[S_NAME_KEY]
 
 request_value["sandbox-namespace"] := i_annotations[S_NAMESPACE_KEY]
 
-quote(s) := regex.replace(s, "[\\\\.+*?()|\\[\\]{}^$]", "\\$0")
+quote(s) := strings.replace_n(regex_meta, s)
+
+regex_meta := {c: concat("", ["\\", c]) | some c in ["\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$"]}
 
 # ---------------------------------------------------------------- CreateSandboxRequest
 

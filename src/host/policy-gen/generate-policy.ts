@@ -67,8 +67,28 @@ function containersOf(w: Workload): { c: JsonObject; at: string }[] {
   return out;
 }
 
+/** `$(name)` of the `common` strings replaced (a few rounds: sfprefix holds $(cpath)). */
+function expandCommon(s: string, common: JsonObject): string {
+  let out = s;
+  for (let round = 0; round < 3 && out.includes('$('); round++)
+    out = out.replace(/\$\(([\w-]+)\)/g, (all, name: string) => {
+      const v = common[name];
+      return typeof v === 'string' ? v : all;
+    });
+  return out;
+}
+
 function requestDefaults(o: GenerateOptions): JsonObject {
   const d = structuredClone(o.settings.request_defaults) as Record<string, unknown>;
+  // the env regexes hold only common placeholders: expand them once here, not per request
+  const cc = d['CreateContainerRequest'];
+  if (isPlainObject(cc) && Array.isArray(cc['allow_env_regex']))
+    d['CreateContainerRequest'] = {
+      ...cc,
+      allow_env_regex: cc['allow_env_regex'].map((re: unknown) =>
+        typeof re === 'string' ? expandCommon(re, o.settings.common) : re,
+      ),
+    };
   if (o.allowLogs === true) d['ReadStreamRequest'] = true;
   if (o.allowStdin === true) {
     d['WriteStreamRequest'] = true;
