@@ -121,6 +121,9 @@ describe.skipIf(env.problem !== '')('pod networking inside the VM (tc redirect)'
       const out = criLogText(join(logDir, 'net.log'));
       expect(exit, `${out}\n${shimLog(env, podId)}`).toBe(0);
       expect(section(out, 'addr'), 'the container sees the pod IP').toContain(`inet ${podIp}/24`);
+      expect(section(out, 'route'), 'the default route of the pod netns').toContain(
+        `default via ${gateway} dev eth0`,
+      );
       expect(section(out, 'http'), `${out}\n${shimLog(env, podId, 300)}`).toContain(
         `hello-from-host-${token}`,
       );

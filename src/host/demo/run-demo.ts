@@ -26,7 +26,8 @@ export interface DemoOptions {
 
 const SANDBOX_IMAGE = 'localhost/pause:3.9';
 const POD_COMMAND =
-  'echo hello from a kata-cc pod VM; echo kernel: $(uname -r); echo cpus: $(nproc)';
+  'echo hello from a kata-cc pod VM; echo kernel: $(uname -r); echo cpus: $(nproc); ' +
+  "echo pod network: eth0 $(ip -o -4 addr show eth0 | awk '{print $4}') via $(ip route | awk '/ via / {print $3; exit}')";
 
 async function guestImage(o: DemoOptions): Promise<{ manifest: string; kernelRelease: string }> {
   const bundle = join(o.projectRoot, 'dist', 'guest-build.mjs');
