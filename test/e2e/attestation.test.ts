@@ -13,7 +13,9 @@ import {
 import { INITDATA_ANNOTATION, encodeInitDataAnnotation } from '#src/tee/index.js';
 import { startKbsProgram, type KbsProgram } from '#test/helpers/kbs-program.js';
 import { BUSYBOX_IMAGE } from '#test/helpers/test-images.js';
-import { podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
+import { podGatewayAddress, podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
+
+const DENY_ALL = 'package policy\n\nimport rego.v1\n\ndefault allow := false\n';
 
 /**
  * Guest attestation in a coco-dev pod VM (tee none, confidential = false: the workload rootfs comes
@@ -55,7 +57,8 @@ const restGet = (path: string): string =>
   [
     'n=0',
     'while :; do',
-    `  out=$(printf 'GET ${path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' | nc 127.0.0.1 8006 2>&1)`,
+    // busybox nc quits at stdin EOF: keep stdin open until the answer (HTTP/1.0: server closes)
+    `  out=$({ printf 'GET ${path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'; sleep 8; } | nc 127.0.0.1 8006 2>&1)`,
     '  case "$out" in HTTP/*) echo "$out"; break ;; esac',
     '  n=$((n+1)); [ $n -gt 400 ] && { echo "never reachable: $out"; exit 1; }',
     '  sleep 1',
@@ -164,24 +167,59 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
   });
 
   test(
-    'initdata reaches the guest: the REST API answers the container with evidence bound to its digest',
+    'a pod with initdata naming the KBS: evidence, a resource via 127.0.0.1:8006, a policy keyed on init-data, a sealed env var, a deny-all denial',
     { timeout: 900_000 },
     async () => {
-      const toml = initDataToml(`http://192.0.2.1:${String(kbs.port)}`);
-      const pod = await runPod('att-evidence', {
+      const toml = initDataToml(`http://${podGatewayAddress(env)}:${String(kbs.port)}`);
+      const digest = sha384(toml);
+      await kbs.putResource('default/e2e/one', 'resource-one');
+      await kbs.putResource('default/e2e/sealed', 'sealed-value');
+      // Keyed on init-data: the digest the KBS computed over the init-data of the attest request
+      // (which the sample evidence had to match).
+      await kbs.setResourcePolicy(
+        [
+          'package policy',
+          'import rego.v1',
+          'default allow := false',
+          'allow if {',
+          '\tev := input.submods.cpu0["ear.veraison.annotated-evidence"]',
+          '\tev.sample',
+          `\tev.init_data_claims.digest == "${digest}"`,
+          `\tev.init_data == "${digest}"`,
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const pod = await runPod('att-kbs', {
         [INITDATA_ANNOTATION]: encodeInitDataAnnotation(new TextEncoder().encode(toml)),
       });
       try {
         expect(qemuPids(pod.podId)).toHaveLength(1);
-        const out = await runContainer(pod, 'ev', restGet('/aa/evidence?runtime_data=abc'));
-        expect(out, shimLog(env, pod.podId)).toContain('HTTP/1.1 200');
-        const body = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as {
-          svn: string;
+        const ev = await runContainer(pod, 'ev', restGet('/aa/evidence?runtime_data=abc'));
+        expect(ev, shimLog(env, pod.podId)).toContain('HTTP/1.1 200');
+        const body = JSON.parse(ev.slice(ev.indexOf('{'), ev.lastIndexOf('}') + 1)) as {
           report_data: string;
           init_data: string;
         };
         expect(Buffer.from(body.report_data, 'base64').subarray(0, 3).toString()).toBe('abc');
-        expect(Buffer.from(body.init_data, 'base64').toString('hex')).toBe(sha384(toml));
+        expect(Buffer.from(body.init_data, 'base64').toString('hex')).toBe(digest);
+
+        const res = await runContainer(
+          pod,
+          'res',
+          `wget -q -O- http://127.0.0.1:8006/cdh/resource/default/e2e/one; rc=$?; echo " rc=$rc"; [ $rc = 0 ] || { printf 'GET /cdh/resource/default/e2e/one HTTP/1.0\\r\\n\\r\\n'; sleep 8; } | nc 127.0.0.1 8006`,
+        );
+        expect(res, `${consoleOf(pod)}\n${kbs.log().slice(-3000)}`).toContain('resource-one rc=0');
+
+        const sealed = await runContainer(pod, 'sealed', 'echo "S=$S"', {
+          S: vaultSecret('kbs:///default/e2e/sealed'),
+        });
+        expect(sealed).toContain('S=sealed-value');
+
+        await kbs.setResourcePolicy(DENY_ALL);
+        const denied = await runContainer(pod, 'deny', restGet('/cdh/resource/default/e2e/one'));
+        expect(denied).toContain('HTTP/1.1 403');
+        expect(denied).toContain('denied by the kbs resource policy');
       } finally {
         await stopPod(pod);
       }
