@@ -1,11 +1,14 @@
-// `npm run bench -- boot`: how long the guest takes to boot under QEMU on this host.
-// Part 1 (here): bare boot of kernel + image to our init's "root verified" marker, and to the first
-// line node prints (the test payload standing in for the agent). The shim half ("shim Create to agent
-// ready") and the CRI-vs-runc half reuse bootGuestOnce / BootTimings below.
+// `npm run bench -- boot`: how long the guest takes to boot under QEMU on this host, measured in one run:
+// 1. bare boot of kernel + test image to our init's "root verified" marker and to the first line node
+//    prints (the test payload standing in for the agent);
+// 2. shim Create of a pod sandbox (the real shim binary, as containerd drives it) to "agent ready",
+//    next to the bare boot to init of the same kernel + product image (boot-shim.ts);
+// 3. CRI RunPodSandbox + CreateContainer + StartContainer to the container's first output line,
+//    handler kata-cc next to runc (boot-cri.ts).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GUEST_INIT_MARKERS } from '#guest/build/index.js';
+import { GUEST_INIT_MARKERS, readGuestManifest } from '#guest/build/index.js';
 import {
   startVm,
   waitForConsoleMarker,
@@ -13,6 +16,7 @@ import {
   type VmSpec,
 } from '#src/host/hypervisor/index.js';
 import {
+  ensureGuestImage,
   ensureTestGuestImage,
   TEST_PAYLOAD_MARKER,
   type GuestManifest,
@@ -24,6 +28,8 @@ import {
   type Benchmark,
   type BenchResult,
 } from './benchmark.js';
+import { shimCreateOnce, type ShimCreateTimings } from './boot-shim.js';
+import { startCriBench, type CriHandler, type CriPodTimings } from './boot-cri.js';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 
@@ -53,6 +59,8 @@ export interface BootOnceOptions {
   readonly machine?: 'q35' | 'microvm' | undefined;
   readonly accel?: AccelMode | undefined;
   readonly memoryMib?: number | undefined;
+  /** Stop at the init marker (the product image, whose agent prints no payload marker). */
+  readonly initOnly?: boolean | undefined;
   readonly projectRoot: string;
   readonly signal: AbortSignal;
 }
@@ -106,6 +114,8 @@ export async function bootGuestOnce(o: BootOnceOptions): Promise<BootTimings> {
       await waitForConsoleMarker(spec.consoleLogPath, GUEST_INIT_MARKERS.ready, wait);
       const initMs = performance.now() - t0;
       const initCpuMs = processCpuMs(vm.pid);
+      if (o.initOnly === true)
+        return { qmpMs, initMs, nodeMs: NaN, initCpuMs, nodeCpuMs: NaN, accel: vm.accel };
       await waitForConsoleMarker(spec.consoleLogPath, TEST_PAYLOAD_MARKER, wait);
       const nodeMs = performance.now() - t0;
       return { qmpMs, initMs, nodeMs, initCpuMs, nodeCpuMs: processCpuMs(vm.pid), accel: vm.accel };
@@ -125,20 +135,26 @@ export function minMedian(label: string, values: readonly number[]): BenchFigure
   ];
 }
 
-async function run(ctx: BenchContext): Promise<BenchResult> {
+const RUNS = 3;
+const MEMORY_MIB = 256;
+
+function ms(v: number): string {
+  return `${v.toFixed(0)} ms`;
+}
+
+async function bareBoots(ctx: BenchContext): Promise<BenchResult> {
   ctx.progress('ensuring the test guest image');
   const manifest = await ensureTestGuestImage(ctx.projectRoot);
   const runs: BootTimings[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < RUNS; i++) {
     const t = await bootGuestOnce({ manifest, projectRoot: ctx.projectRoot, signal: ctx.signal });
     ctx.progress(
-      `boot ${i + 1}: qmp ${t.qmpMs.toFixed(0)} ms, init ${t.initMs.toFixed(0)} ms, node ${t.nodeMs.toFixed(0)} ms, qemu cpu ${t.initCpuMs.toFixed(0)}/${t.nodeCpuMs.toFixed(0)} ms (${t.accel})`,
+      `test image boot ${i + 1}: qmp ${ms(t.qmpMs)}, init ${ms(t.initMs)}, node ${ms(t.nodeMs)}, qemu cpu ${t.initCpuMs.toFixed(0)}/${t.nodeCpuMs.toFixed(0)} ms (${t.accel})`,
     );
     runs.push(t);
   }
   const init = runs.map((r) => r.initMs);
   const node = runs.map((r) => r.nodeMs);
-  const nodeOnly = runs.map((r) => r.nodeMs - r.initMs);
   return {
     figures: [
       ...minMedian(
@@ -147,7 +163,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       ),
       ...minMedian('q35 spawn → init root verified (bare boot)', init),
       ...minMedian('q35 spawn → node first line', node),
-      ...minMedian('node start-up (root verified → first line)', nodeOnly),
+      ...minMedian(
+        'node start-up (root verified → first line)',
+        runs.map((r) => r.nodeMs - r.initMs),
+      ),
       ...minMedian(
         'qemu cpu time to init root verified',
         runs.map((r) => r.initCpuMs),
@@ -165,13 +184,158 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       },
     ],
     notes: [
-      `accelerator: ${runs[0]?.accel ?? '?'}; 1 vCPU, 256 MiB, erofs root on virtio-blk with dm-verity`,
+      `accelerator: ${runs[0]?.accel ?? '?'}; 1 vCPU, ${MEMORY_MIB} MiB, erofs root on virtio-blk with dm-verity`,
+    ],
+  };
+}
+
+/** Shim Create → agent ready, interleaved with bare boots of the same kernel + product image. */
+async function shimCreates(ctx: BenchContext, manifestPath: string): Promise<BenchResult> {
+  const manifest = readGuestManifest(manifestPath);
+  const bare: BootTimings[] = [];
+  const shim: ShimCreateTimings[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const b = await bootGuestOnce({
+      manifest,
+      initOnly: true,
+      memoryMib: MEMORY_MIB,
+      projectRoot: ctx.projectRoot,
+      signal: ctx.signal,
+    });
+    ctx.progress(
+      `product image bare boot ${i + 1}: init ${ms(b.initMs)}, qemu cpu ${b.initCpuMs.toFixed(0)} ms`,
+    );
+    bare.push(b);
+    const s = await shimCreateOnce(
+      { manifestPath, memoryMib: MEMORY_MIB, signal: ctx.signal, cpuMs: processCpuMs },
+      i,
+    );
+    ctx.progress(
+      `shim Create ${i + 1}: vm started ${ms(s.vmStartedMs)}, init ${ms(s.initMs)}, agent ready ${ms(s.agentReadyMs)} (qemu cpu ${s.agentReadyCpuMs.toFixed(0)} ms), Create answered ${ms(s.createMs)}`,
+    );
+    shim.push(s);
+  }
+  const bareInit = median(bare.map((b) => b.initMs));
+  return {
+    figures: [
+      ...minMedian(
+        'product image: spawn → init root verified (bare)',
+        bare.map((b) => b.initMs),
+      ),
+      ...minMedian(
+        'product image: qemu cpu to init root verified',
+        bare.map((b) => b.initCpuMs),
+      ),
+      ...minMedian(
+        'shim Create → QMP ready',
+        shim.map((s) => s.vmStartedMs),
+      ),
+      ...minMedian(
+        'shim Create → init root verified',
+        shim.map((s) => s.initMs),
+      ),
+      ...minMedian(
+        'shim Create → agent ready',
+        shim.map((s) => s.agentReadyMs),
+      ),
+      ...minMedian(
+        'shim Create: qemu cpu at agent ready',
+        shim.map((s) => s.agentReadyCpuMs),
+      ),
+      ...minMedian(
+        'shim Create → Create answered',
+        shim.map((s) => s.createMs),
+      ),
+    ],
+    ratios: [
+      {
+        label: 'Create→agent ready / bare boot to init (median)',
+        value: median(shim.map((s) => s.agentReadyMs)) / bareInit,
+      },
+      {
+        label: 'cpu at agent ready / cpu at bare init (median)',
+        value: median(shim.map((s) => s.agentReadyCpuMs)) / median(bare.map((b) => b.initCpuMs)),
+      },
+    ],
+  };
+}
+
+/** CRI pod start to first output line, kata-cc next to runc, through one containerd. */
+async function criPodStarts(ctx: BenchContext, manifestPath: string): Promise<BenchResult> {
+  ctx.progress('starting containerd with CRI (handlers kata-cc and runc)');
+  const bench = await startCriBench({ manifestPath, memoryMib: MEMORY_MIB });
+  const runs: CriPodTimings[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      for (const handler of ['runc', 'kata-cc'] as const) {
+        const t = await bench.podStart(handler, i, ctx.signal);
+        ctx.progress(
+          `CRI ${handler} ${i + 1}: RunPodSandbox ${ms(t.runPodMs)}, StartContainer answered ${ms(t.startedMs)}, first line ${ms(t.firstLineMs)}`,
+        );
+        runs.push(t);
+      }
+    }
+  } finally {
+    await bench.close();
+  }
+  const of = (h: CriHandler): CriPodTimings[] => runs.filter((r) => r.handler === h);
+  const figures: BenchFigure[] = [];
+  for (const h of ['kata-cc', 'runc'] as const) {
+    figures.push(
+      ...minMedian(
+        `CRI ${h}: RunPodSandbox answered`,
+        of(h).map((r) => r.runPodMs),
+      ),
+      ...minMedian(
+        `CRI ${h}: pod start → first output line`,
+        of(h).map((r) => r.firstLineMs),
+      ),
+    );
+  }
+  const firstLine = (h: CriHandler): number => median(of(h).map((r) => r.firstLineMs));
+  return {
+    figures,
+    ratios: [
+      {
+        label: 'CRI kata-cc / runc, pod start → first line',
+        value: firstLine('kata-cc') / firstLine('runc'),
+      },
+    ],
+  };
+}
+
+async function run(ctx: BenchContext): Promise<BenchResult> {
+  ctx.progress(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const parts: BenchResult[] = [await bareBoots(ctx)];
+  ctx.progress('ensuring the product guest image');
+  const product = await ensureGuestImage(ctx.projectRoot);
+  const manifestPath = join(
+    ctx.projectRoot,
+    '.cache',
+    'guest',
+    product.inputsHash,
+    'manifest.json',
+  );
+  parts.push(await shimCreates(ctx, manifestPath));
+  parts.push(await criPodStarts(ctx, manifestPath));
+  return {
+    figures: parts.flatMap((p) => p.figures),
+    ratios: parts.flatMap((p) => p.ratios),
+    notes: [
+      ...parts.flatMap((p) => p.notes ?? []),
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (2 cores shared; compare QEMU CPU time when wall time is noisy)`,
     ],
   };
 }
 
 export const bootBenchmark: Benchmark = {
   name: 'boot',
-  summary: 'guest boot under QEMU: bare boot to the init marker and to node first line',
+  summary: 'guest boot under QEMU: bare boot, shim Create → agent ready, CRI pod start vs runc',
   run,
 };

@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 
-export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+/** The checkout: two levels above test/helpers/, or one above dist/ when bundled (the benchmarks). */
+export const PROJECT_ROOT =
+  basename(import.meta.dirname) === 'dist'
+    ? join(import.meta.dirname, '..')
+    : join(import.meta.dirname, '..', '..');
 
 /** Every TypeScript source file under the code folders (not tests, not generated), relative paths. */
 export function sourceFiles(dirs = ['src', 'guest', 'attestation', 'native']): string[] {
