@@ -21,6 +21,7 @@ import {
   type BuildInputs,
 } from './build-inputs.js';
 import { buildInitramfs } from './initramfs.js';
+import { extractPvhKernel } from './kernel-pvh.js';
 import { GUEST_AGENT_ENTRY, renderInitScript } from './init-script.js';
 import {
   fetchKernel,
@@ -226,11 +227,15 @@ async function buildInto(o: BuildIntoOptions): Promise<void> {
       o.signal,
     );
     copyFileSync(o.kernel.vmlinuz, join(tmp, 'vmlinuz'));
+    const pvh = extractPvhKernel(readFileSync(o.kernel.vmlinuz));
+    if (pvh.kind === 'pvh') writeFileSync(join(tmp, 'vmlinux'), pvh.vmlinux);
+    else o.progress(`no PVH kernel (${pvh.reason}): guests boot the bzImage`);
     rmSync(join(tmp, 'initramfs-stage'), { recursive: true, force: true });
     rmSync(join(tmp, 'rootfs-stage'), { recursive: true, force: true });
     const manifest: GuestManifest & { inputs: BuildInputs } = {
       version: GUEST_MANIFEST_VERSION,
       kernel: join(o.outDir, 'vmlinuz'),
+      ...(pvh.kind === 'pvh' ? { kernelPvh: join(o.outDir, 'vmlinux') } : {}),
       initrd: join(o.outDir, 'initrd.img'),
       rootfs: join(o.outDir, 'root.img'),
       verityRootHash: verity.rootHash,

@@ -9,6 +9,8 @@ export interface GuestManifest {
   readonly version: number;
   /** Absolute paths of the artefacts. */
   readonly kernel: string;
+  /** The same kernel as an uncompressed ELF with a PVH entry (booted by guests without a TEE). */
+  readonly kernelPvh?: string | undefined;
   readonly initrd: string;
   /** erofs root with its dm-verity hash tree appended at `verityHashOffset`. */
   readonly rootfs: string;
@@ -31,6 +33,7 @@ export function parseGuestManifest(raw: unknown, at = 'manifest'): GuestManifest
   const o = expectObject(raw, at, [
     'version',
     'kernel',
+    'kernelPvh',
     'initrd',
     'rootfs',
     'verityRootHash',
@@ -60,6 +63,8 @@ export function parseGuestManifest(raw: unknown, at = 'manifest'): GuestManifest
   return {
     version,
     kernel: expectString(o['kernel'], `${at}.kernel`),
+    kernelPvh:
+      o['kernelPvh'] === undefined ? undefined : expectString(o['kernelPvh'], `${at}.kernelPvh`),
     initrd: expectString(o['initrd'], `${at}.initrd`),
     rootfs: expectString(o['rootfs'], `${at}.rootfs`),
     verityRootHash,

@@ -67,7 +67,7 @@ export async function startCriBench(o: {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const cri = new CriClient({ address: containerd.address, timeoutMs: 400_000 });
+  const cri = new CriClient({ address: containerd.address, timeoutMs: 600_000 });
   const close = async (): Promise<void> => {
     cri.close();
     await containerd.stop();
@@ -95,7 +95,7 @@ async function podStartOnce(
 ): Promise<CriPodTimings> {
   const name = `bench-${handler}-${seq}`;
   const logDir = mkdtempSync(join(parent, `log-${name}-`));
-  const signal = AbortSignal.any([outer, AbortSignal.timeout(400_000)]);
+  const signal = AbortSignal.any([outer, AbortSignal.timeout(600_000)]);
   const sandboxConfig = PodSandboxConfig.fromPartial({
     metadata: { name, uid: `uid-${name}`, namespace: 'default', attempt: 0 },
     hostname: name,

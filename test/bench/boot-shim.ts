@@ -142,7 +142,7 @@ async function timeCreate(
   task: { call: TaskCall },
 ): Promise<ShimCreateTimings> {
   const watch = new AbortController();
-  const signal = AbortSignal.any([o.signal, watch.signal, AbortSignal.timeout(400_000)]);
+  const signal = AbortSignal.any([o.signal, watch.signal, AbortSignal.timeout(600_000)]);
   const wall0 = Date.now();
   const t0 = performance.now();
   const create = task.call(
@@ -150,7 +150,7 @@ async function timeCreate(
     CreateTaskRequest.encode(
       CreateTaskRequest.fromPartial({ id: t.id, bundle: t.bundle }),
     ).finish(),
-    400_000,
+    600_000,
   );
   const done = create.then(
     () => performance.now() - t0,

@@ -76,7 +76,8 @@ export function guestVmSpec(
     id,
     cpus: 1,
     memoryMib: 256,
-    kernel: manifest.kernel,
+    // what the runtime boots for a guest without a TEE (bootKernel in src/host/hypervisor)
+    kernel: manifest.kernelPvh ?? manifest.kernel,
     initrd: manifest.initrd,
     rootDisk: { path: manifest.rootfs, verityRootHash: manifest.verityRootHash },
     kernelParams: manifest.kernelParams,
@@ -304,13 +305,30 @@ async function criPodStarts(ctx: BenchContext, manifestPath: string): Promise<Be
   };
 }
 
+/** Runs one part; a failure becomes a note so the other parts still print. */
+async function part(
+  ctx: BenchContext,
+  name: string,
+  fn: () => Promise<BenchResult>,
+): Promise<BenchResult> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    ctx.progress(`${name} failed: ${why}`);
+    return { figures: [], ratios: [], notes: [`${name} failed: ${why}`] };
+  }
+}
+
 async function run(ctx: BenchContext): Promise<BenchResult> {
-  ctx.progress(
-    `load average at start: ${loadavg()
+  const load = (): string =>
+    loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
-  const parts: BenchResult[] = [await bareBoots(ctx)];
+      .join(' ');
+  const atStart = load();
+  ctx.progress(`load average at start: ${atStart}`);
+  const parts: BenchResult[] = [await part(ctx, 'bare boots', () => bareBoots(ctx))];
   ctx.progress('ensuring the product guest image');
   const product = await ensureGuestImage(ctx.projectRoot);
   const manifestPath = join(
@@ -320,16 +338,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     product.inputsHash,
     'manifest.json',
   );
-  parts.push(await shimCreates(ctx, manifestPath));
-  parts.push(await criPodStarts(ctx, manifestPath));
+  parts.push(await part(ctx, 'shim Create', () => shimCreates(ctx, manifestPath)));
+  parts.push(await part(ctx, 'CRI pod start', () => criPodStarts(ctx, manifestPath)));
   return {
     figures: parts.flatMap((p) => p.figures),
     ratios: parts.flatMap((p) => p.ratios),
     notes: [
       ...parts.flatMap((p) => p.notes ?? []),
-      `load average at the end: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (2 cores shared; compare QEMU CPU time when wall time is noisy)`,
+      `load average at start ${atStart}, at the end ${load()} (2 shared cores: compare QEMU CPU time when wall time is noisy)`,
     ],
   };
 }

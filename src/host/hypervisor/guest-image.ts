@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { expectArray, expectInt, expectObject, expectString } from '#src/lib/index.js';
 import { HypervisorError } from './errors.js';
-import type { VmSpec } from './vm-spec.js';
+import type { TeeSpec, VmSpec } from './vm-spec.js';
 
 /**
  * The guest image as the host boots it: the `manifest.json` written by `kata-cc guest build`
@@ -10,7 +10,10 @@ import type { VmSpec } from './vm-spec.js';
  */
 export interface GuestImage {
   readonly manifestPath: string;
+  /** The bzImage (what TDVF / OVMF boot and measure). */
   readonly kernel: string;
+  /** The same kernel as a PVH-bootable ELF, when the image has one (manifest key `kernelPvh`). */
+  readonly kernelPvh: string | undefined;
   readonly initrd: string;
   readonly rootfs: string;
   readonly verityRootHash: string;
@@ -55,6 +58,7 @@ export function parseGuestImageManifest(raw: unknown, manifestPath: string): Gue
   return {
     manifestPath,
     kernel: file('kernel'),
+    kernelPvh: o['kernelPvh'] === undefined ? undefined : file('kernelPvh'),
     initrd: file('initrd'),
     rootfs: file('rootfs'),
     verityRootHash,
@@ -99,12 +103,22 @@ export function locateGuestImage(options: {
   return parseGuestImageManifest(readJson(manifestPath, 'guest manifest'), manifestPath);
 }
 
+/**
+ * The kernel file a guest boots: the PVH ELF for a guest without a TEE when the image has one (QEMU
+ * loads it directly, skipping the bzImage decompressor: about a second of CPU under TCG), else the
+ * bzImage, which TDX and SNP guests always boot (their firmware loads and measures it).
+ */
+export function bootKernel(image: GuestImage, tee: Pick<TeeSpec, 'kind'>): string {
+  return tee.kind === 'none' && image.kernelPvh !== undefined ? image.kernelPvh : image.kernel;
+}
+
 /** The VmSpec fields that come from the guest image. */
 export function imageVmSpecPart(
   image: GuestImage,
+  tee: Pick<TeeSpec, 'kind'>,
 ): Pick<VmSpec, 'kernel' | 'initrd' | 'rootDisk' | 'kernelParams'> {
   return {
-    kernel: image.kernel,
+    kernel: bootKernel(image, tee),
     initrd: image.initrd,
     rootDisk: { path: image.rootfs, verityRootHash: image.verityRootHash },
     kernelParams: image.kernelParams,

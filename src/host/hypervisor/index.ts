@@ -82,6 +82,7 @@ export {
   locateGuestImage,
   parseGuestImageManifest,
   imageVmSpecPart,
+  bootKernel,
   GUEST_IMAGE_MANIFEST_VERSION,
   type GuestImage,
 } from './guest-image.js';

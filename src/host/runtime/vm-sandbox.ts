@@ -4,6 +4,7 @@ import { describeError, type Logger } from '#src/lib/index.js';
 import type { HostConfig } from '#src/host/config/index.js';
 import { connectAgent, type AgentClient, type GuestStorage } from '#src/host/agent/index.js';
 import {
+  bootKernel,
   locateGuestImage,
   startVm,
   type DiskSpec,
@@ -124,7 +125,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       id: spec.sandboxId.slice(0, 64),
       cpus: config.hypervisor.cpus,
       memoryMib: config.hypervisor.memory_mib,
-      kernel: image.kernel,
+      kernel: bootKernel(image, tee),
       initrd: image.initrd,
       rootDisk: { path: image.rootfs, verityRootHash: image.verityRootHash },
       kernelParams: [
