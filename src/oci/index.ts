@@ -28,4 +28,9 @@ export * from './ocicrypt/index.js';
 export * from './signature/index.js';
 export * from './unpack/index.js';
 export { pullImage, type PullImageOptions, type PulledImage } from './pull-image.js';
-export { fetchImageConfig, type FetchedImageConfig } from './image-config.js';
+export {
+  fetchImageConfig,
+  readImageFile,
+  MAX_IMAGE_FILE_BYTES,
+  type FetchedImageConfig,
+} from './image-config.js';

@@ -408,6 +408,45 @@ describe.skipIf(skip !== undefined)(
       );
     });
 
+    test("a named image user and a uid without a group resolve through the image's /etc/passwd", async () => {
+      const layout = await buildImage({
+        layers: [
+          [
+            {
+              kind: 'file',
+              path: 'etc/passwd',
+              content: 'root:x:0:0::/root:/bin/sh\napp:x:1234:5678::/srv:/bin/sh\n',
+            },
+          ],
+          [{ kind: 'file', path: 'app/server', content: '#!/bin/sh\n', mode: 0o755 }],
+        ],
+        entrypoint: ['/app/server'],
+        user: 'app',
+      });
+      await pushImage(layout, registry.host, 'shop/named:1');
+      const named = `${registry.host}/shop/named:1`;
+      const yaml = `kind: Pod
+metadata: {name: n}
+spec:
+  containers:
+    - {name: a, image: ${named}}
+    - {name: b, image: ${named}, securityContext: {runAsUser: 0}}
+`;
+      const dir = join(PROJECT_ROOT, 'policies', 'agent');
+      const r = await generatePolicies(yaml, 'n.yaml', {
+        rules: readFileSync(join(dir, 'rules.rego'), 'utf8'),
+        settings: loadSettings(join(dir, 'settings.json')),
+        images: new RegistryImageSource({ insecureRegistries: [registry.host] }),
+      });
+      const users = (r.policies[0]!.policyData['containers'] as Json[]).map(
+        (c) => c['OCI']['Process']['User'],
+      );
+      expect(users.slice(1)).toEqual([
+        { UID: 1234, GID: 5678, AdditionalGids: [5678], Username: '' },
+        { UID: 0, GID: 0, AdditionalGids: [0], Username: '' },
+      ]);
+    });
+
     test('a second pod cannot reuse the policy under another sandbox name', async () => {
       const policy = agentPolicy(web.index);
       await startPod(policy, web);

@@ -120,21 +120,65 @@ function capabilities(s: PolicySettings, sc: JsonObject, privileged: boolean): J
   return caps([...set]);
 }
 
-/** uid/gid of the process: securityContext (container over pod), else the image's USER. */
+function numeric(x: string | undefined): number | undefined {
+  return x !== undefined && /^[0-9]+$/.test(x) ? Number(x) : undefined;
+}
+
+/** The /etc/passwd line of a user name or uid: [uid, gid]. */
+function passwdEntry(passwd: string | undefined, user: string): [number, number] | undefined {
+  for (const line of (passwd ?? '').split('\n')) {
+    const f = line.split(':');
+    const uid = numeric(f[2]);
+    const gid = numeric(f[3]);
+    if (uid !== undefined && gid !== undefined && (f[0] === user || String(uid) === user))
+      return [uid, gid];
+  }
+  return undefined;
+}
+
+/** Does the user need the image's /etc/passwd (a user name, or a uid without a group)? */
+export function needsPasswd(img: ImageFacts, c: JsonObject, w: Workload): boolean {
+  const sc = obj(c['securityContext']);
+  const podSc = obj(w.podSpec['securityContext']);
+  const [u, g] = img.user.split(':');
+  const uidSet = int(sc['runAsUser']) ?? int(podSc['runAsUser']);
+  const gidSet = int(sc['runAsGroup']) ?? int(podSc['runAsGroup']) ?? numeric(g);
+  return (
+    (uidSet === undefined && u !== '' && u !== undefined && numeric(u) === undefined) ||
+    gidSet === undefined
+  );
+}
+
+/** uid/gid of the process: securityContext (container over pod), else the image's USER (via /etc/passwd for names). */
 function user(img: ImageFacts, sc: JsonObject, podSc: JsonObject, at: string): [number, number] {
   const [u, g] = img.user.split(':');
-  const numeric = (x: string | undefined): number | undefined =>
-    x !== undefined && /^[0-9]+$/.test(x) ? Number(x) : undefined;
+  const named = u !== undefined && u !== '' && numeric(u) === undefined;
+  const fromPasswd = named ? passwdEntry(img.passwd, u) : undefined;
   const uid =
     int(sc['runAsUser']) ??
     int(podSc['runAsUser']) ??
-    (u === '' || u === undefined ? 0 : numeric(u));
+    (u === '' || u === undefined ? 0 : (numeric(u) ?? fromPasswd?.[0]));
   if (uid === undefined)
     throw inputError(
       at,
-      `the image runs as user ${JSON.stringify(img.user)} (a name): set securityContext.runAsUser, the generator does not read /etc/passwd`,
+      `the image runs as user ${JSON.stringify(img.user)}, which its /etc/passwd does not list: set securityContext.runAsUser`,
     );
-  const gid = int(sc['runAsGroup']) ?? int(podSc['runAsGroup']) ?? numeric(g) ?? 0;
+  if (
+    g !== undefined &&
+    numeric(g) === undefined &&
+    int(sc['runAsGroup']) === undefined &&
+    int(podSc['runAsGroup']) === undefined
+  )
+    throw inputError(
+      at,
+      `the image's group ${JSON.stringify(g)} is a name: set securityContext.runAsGroup`,
+    );
+  const gid =
+    int(sc['runAsGroup']) ??
+    int(podSc['runAsGroup']) ??
+    numeric(g) ??
+    passwdEntry(img.passwd, String(uid))?.[1] ??
+    0;
   return [uid, gid];
 }
 

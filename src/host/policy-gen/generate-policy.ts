@@ -7,7 +7,7 @@ import { isPlainObject, type JsonObject } from '#src/lib/index.js';
 import { encodeInitDataAnnotation, INITDATA_ANNOTATION } from '#src/tee/index.js';
 import { stringify as stringifyToml } from 'smol-toml';
 import { isMap, parseAllDocuments, type Document } from 'yaml';
-import { pauseContainer, workloadContainer } from './container-policy.js';
+import { needsPasswd, pauseContainer, workloadContainer } from './container-policy.js';
 import { inputError } from './errors.js';
 import type { ImageSource } from './image-source.js';
 import type { PolicySettings } from './settings.js';
@@ -110,7 +110,9 @@ async function policyDataOf(
 ): Promise<JsonObject> {
   const containers: JsonObject[] = [pauseContainer(o.settings, w)];
   for (const { c, at } of containersOf(w)) {
-    const facts = await o.images.facts(String(c['image']), o.signal);
+    let facts = await o.images.facts(String(c['image']), o.signal);
+    if (o.images.passwd && facts.passwd === undefined && needsPasswd(facts, c, w))
+      facts = { ...facts, passwd: await o.images.passwd(String(c['image']), o.signal) };
     containers.push(workloadContainer(o.settings, w, c, facts, src, at));
   }
   return {

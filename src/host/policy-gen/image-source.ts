@@ -4,6 +4,7 @@ import {
   fetchImageConfig,
   formatImageReference,
   parseImageReference,
+  readImageFile,
   RegistryClient,
   type ImageReference,
   type RegistryClientOptions,
@@ -20,10 +21,14 @@ export interface ImageFacts {
   readonly workingDir: string;
   /** Digests the reference resolved to (manifest and platform manifest). */
   readonly digests: readonly string[];
+  /** The image's /etc/passwd, when it was read (named users, primary groups). */
+  readonly passwd?: string | undefined;
 }
 
 export interface ImageSource {
   facts(image: string, signal?: AbortSignal): Promise<ImageFacts>;
+  /** The image's /etc/passwd (read from its layers); undefined when it has none. */
+  passwd?(image: string, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 function strings(v: unknown): string[] {
@@ -74,6 +79,20 @@ export class RegistryImageSource implements ImageSource {
       this.#cache.set(key, p);
     }
     return p;
+  }
+
+  async passwd(image: string, signal?: AbortSignal): Promise<string | undefined> {
+    const ref = parseReference(image);
+    try {
+      return (await readImageFile(this.#client, ref, 'etc/passwd', { signal }))?.toString('utf8');
+    } catch (err) {
+      throw new PolicyGenError(
+        'unavailable',
+        'ERR_POLICYGEN_IMAGE',
+        `cannot read /etc/passwd of image ${formatImageReference(ref)}: ${describeError(err)}`,
+        { cause: err },
+      );
+    }
   }
 
   async #fetch(ref: ImageReference, signal?: AbortSignal): Promise<ImageFacts> {

@@ -140,7 +140,7 @@ spec:
     [
       'an image user given by name',
       `kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: registry.example/named:1}]}`,
-      /the image runs as user "nginx" \(a name\): set securityContext\.runAsUser/,
+      /the image runs as user "nginx", which its \/etc\/passwd does not list: set securityContext\.runAsUser/,
     ],
     ['no workload', 'kind: ConfigMap\nmetadata: {name: x}\n', /^w\.yaml: no Pod, Deployment/],
     [
