@@ -4,12 +4,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CcError, sleep } from '#src/lib/index.js';
 
-/** A free TCP port on 127.0.0.1 (closed again before returning). */
-export function freePort(): Promise<number> {
+/** A free TCP port on `address` (closed again before returning). */
+export function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, address, () => {
       const addr = srv.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
       srv.close(() => {
@@ -20,17 +20,19 @@ export function freePort(): Promise<number> {
 }
 
 export interface LocalRegistry {
-  /** `127.0.0.1:PORT` */
+  /** `ADDRESS:PORT` */
   readonly host: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
-/** Debian's docker-registry on 127.0.0.1 with a private config and storage under `dir`. */
+/** Debian's docker-registry on `address` (default 127.0.0.1) with a private config and storage under `dir`. */
 export async function startLocalRegistry(
   dir: string,
   signal?: AbortSignal,
+  address = '127.0.0.1',
 ): Promise<LocalRegistry> {
-  const port = await freePort();
+  const port = await freePort(address);
   mkdirSync(join(dir, 'storage'), { recursive: true });
   const config = join(dir, 'config.yml');
   writeFileSync(
@@ -42,7 +44,7 @@ export async function startLocalRegistry(
       `  filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'storage'))} }`,
       '  delete: { enabled: true }',
       'http:',
-      `  addr: 127.0.0.1:${port}`,
+      `  addr: ${address}:${port}`,
       '',
     ].join('\n'),
   );
@@ -55,7 +57,7 @@ export async function startLocalRegistry(
     }),
   );
   child.once('error', () => undefined);
-  const host = `127.0.0.1:${port}`;
+  const host = `${address}:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
@@ -76,6 +78,7 @@ export async function startLocalRegistry(
   }
   return {
     host,
+    pid: child.pid ?? -1,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

@@ -22,6 +22,8 @@ export interface PrivateContainerdOptions {
   readonly sandboxImage: string;
   /** Registries reached over plain HTTP (`127.0.0.1:PORT`). */
   readonly insecureRegistries: readonly string[];
+  /** The CNI network configuration list (JSON text) for the pods. */
+  readonly cniConflist: string;
   /** Environment for containerd and so for the shims it starts (KATA_CC_CONFIG …). */
   readonly env: Env;
   readonly signal?: AbortSignal | undefined;
@@ -30,6 +32,7 @@ export interface PrivateContainerdOptions {
 export interface PrivateContainerd {
   readonly address: string;
   readonly logPath: string;
+  readonly pid: number;
   ctr(args: readonly string[], namespace?: string): Promise<ProgramResult>;
   stop(): Promise<void>;
 }
@@ -84,23 +87,8 @@ export async function startPrivateContainerd(
     `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(o.shimBundle)} "$@"\n`,
   );
   chmodSync(wrapper, 0o755);
-  // containerd's CRI needs an eth0 with an address in the pod's network namespace: a veth pair
-  // (ptp) into a private /24 that exists only between this host and its pods, no masquerade.
-  writeFileSync(
-    join(cniDir, '10-kata-cc-demo.conflist'),
-    JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'kata-cc-demo',
-      plugins: [
-        {
-          type: 'ptp',
-          ipMasq: false,
-          ipam: { type: 'host-local', subnet: '10.254.77.0/24', dataDir: join(o.dir, 'cni-ipam') },
-        },
-        { type: 'loopback' },
-      ],
-    }),
-  );
+  // containerd's CRI needs an eth0 with an address in the pod's network namespace
+  writeFileSync(join(cniDir, '10-kata-cc-demo.conflist'), o.cniConflist);
   const configPath = join(o.dir, 'containerd.toml');
   writeFileSync(configPath, configText(o, cniDir));
   const address = join(o.dir, 'containerd.sock');
@@ -146,6 +134,7 @@ export async function startPrivateContainerd(
   return {
     address,
     logPath,
+    pid: child.pid ?? -1,
     ctr,
     stop: async () => {
       if (child.exitCode !== null) return;

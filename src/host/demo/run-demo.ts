@@ -1,16 +1,31 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CcError, runProgram, sleep, type Env } from '#src/lib/index.js';
-import {
-  ContainerConfig,
-  ContainerState,
-  CriClient,
-  PodSandboxConfig,
-} from '#src/protocol/cri/index.js';
+import { CcError, sleep, type Env } from '#src/lib/index.js';
+import { ContainerConfig, CriClient, PodSandboxConfig } from '#src/protocol/cri/index.js';
+import { INITDATA_ANNOTATION } from '#src/tee/index.js';
 import { buildBusyboxLayout, pushLayout, tarLayout } from './demo-images.js';
+import {
+  alive,
+  criLogLines,
+  guestImage,
+  processesWith,
+  removePod,
+  unmountBelow,
+  waitExited,
+  writeKataConfig,
+} from './demo-host.js';
+import { createDemoNetwork, type DemoNetwork } from './demo-network.js';
 import { DemoSteps } from './demo-steps.js';
+import {
+  DEMO_SECRET_PATH,
+  demoInitData,
+  demoPodScript,
+  initDataAnnotationValue,
+} from './demo-workload.js';
+import { startDemoKbs, type DemoKbs } from './kbs-for-demo.js';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { startPrivateContainerd, type PrivateContainerd } from './private-containerd.js';
 
@@ -25,124 +40,137 @@ export interface DemoOptions {
 }
 
 const SANDBOX_IMAGE = 'localhost/pause:3.9';
-const POD_COMMAND =
-  'echo hello from a kata-cc pod VM; echo kernel: $(uname -r); echo cpus: $(nproc); ' +
-  "echo pod network: eth0 $(ip -o -4 addr show eth0 | awk '{print $4}') via $(ip route | awk '/ via / {print $3; exit}')";
+const PAUSE_ENTRYPOINT = [
+  '/bin/sh',
+  '-c',
+  "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done",
+];
 
-async function guestImage(o: DemoOptions): Promise<{ manifest: string; kernelRelease: string }> {
-  const bundle = join(o.projectRoot, 'dist', 'guest-build.mjs');
-  if (!existsSync(bundle))
-    throw new CcError(
-      'failed_precondition',
-      'ERR_DEMO_BUILD',
-      `${bundle} is missing: run npm run build`,
-    );
-  const r = await runProgram([process.execPath, bundle, '--json'], {
-    signal: o.signal,
-    env: o.env,
-  });
-  const manifest = (JSON.parse(r.stdout) as { manifest: string }).manifest;
-  const m = JSON.parse(readFileSync(manifest, 'utf8')) as { kernelRelease?: string };
-  return { manifest, kernelRelease: m.kernelRelease ?? '?' };
-}
+/** What the demo started; teardown stops it in reverse order and reports what is left. */
+class DemoRun {
+  network: DemoNetwork | undefined;
+  registry: LocalRegistry | undefined;
+  kbs: DemoKbs | undefined;
+  containerd: PrivateContainerd | undefined;
+  cri: CriClient | undefined;
+  podId: string | undefined;
+  readonly #pids: { what: string; pid: number }[] = [];
 
-function writeKataConfig(dir: string, manifest: string, accel: string): string {
-  const path = join(dir, 'kata-cc.toml');
-  const lines = [
-    '[hypervisor]',
-    `accel = "${accel}"`,
-    '[guest]',
-    `manifest = ${JSON.stringify(manifest)}`,
-    '[runtime]',
-    `state_dir = ${JSON.stringify(join(dir, 'ks'))}`,
-    '',
-  ];
-  writeFileSync(path, lines.join('\n'));
-  return path;
-}
+  readonly dir: string;
 
-async function waitExited(cri: CriClient, id: string, signal: AbortSignal): Promise<number> {
-  for (;;) {
-    const st = await cri.runtime.ContainerStatus({ container_id: id, verbose: false }, { signal });
-    if (st.status?.state === ContainerState.CONTAINER_EXITED) return st.status.exit_code;
-    await sleep(200, signal);
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  track(what: string, pid: number): void {
+    this.#pids.push({ what, pid });
+  }
+
+  /** Idempotent; answers what is still running (empty: nothing is left). */
+  async teardown(): Promise<string[]> {
+    if (this.cri && this.podId !== undefined)
+      await removePod(this.cri, this.podId).catch(() => undefined);
+    this.podId = undefined;
+    this.cri?.close();
+    this.cri = undefined;
+    await this.containerd?.stop();
+    await this.kbs?.stop();
+    await this.registry?.stop();
+    await this.network?.remove();
+    await unmountBelow(this.dir);
+    const left = this.#pids.filter((p) => alive(p.pid)).map((p) => `${p.what} (pid ${p.pid})`);
+    for (const pid of processesWith(join(this.dir, 'ks'))) left.push(`QEMU/shim (pid ${pid})`);
+    return left;
   }
 }
 
-function criLogLines(path: string): string[] {
-  if (!existsSync(path)) return [];
-  // CRI log format: <RFC3339> <stream> <P|F> <text>
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' ').slice(3).join(' '));
+async function pushImages(o: DemoOptions, ref: string): Promise<string> {
+  const cache = join(o.projectRoot, '.cache', 'demo-images');
+  const busybox = await buildBusyboxLayout(
+    cache,
+    { name: 'busybox', tag: 'latest', cmd: ['sh'] },
+    o.signal,
+  );
+  await pushLayout(busybox, 'latest', ref, o.signal);
+  return buildBusyboxLayout(
+    cache,
+    { name: 'pause', tag: '3.9', cmd: [], entrypoint: PAUSE_ENTRYPOINT },
+    o.signal,
+  );
 }
 
-function qemuRunning(stateDir: string): boolean {
-  return readdirSync('/proc').some((p) => {
-    if (!/^\d+$/.test(p)) return false;
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(stateDir);
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function removePod(cri: CriClient, podId: string): Promise<void> {
-  const timeoutMs = 120_000;
-  await cri.runtime.StopPodSandbox({ pod_sandbox_id: podId }, { timeoutMs });
-  await cri.runtime.RemovePodSandbox({ pod_sandbox_id: podId }, { timeoutMs });
-}
-
-/** Lazily unmounts whatever containerd left mounted below `dir` (deepest first). */
-async function unmountBelow(dir: string): Promise<void> {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p.startsWith(dir + '/'))
-    .sort((a, b) => b.length - a.length);
-  for (const p of points) await runProgram(['umount', '-l', p]).catch(() => undefined);
+async function provisionKbs(o: DemoOptions, kbs: DemoKbs, secret: string): Promise<void> {
+  // coco-dev's evidence is the sample TEE's: an affirming appraisal needs its svn as a reference
+  // value, and the resource policy must release to affirming sample evidence (development only).
+  await kbs.setReferenceValue('sample.svn', ['1']);
+  await kbs.setResourcePolicy(
+    readFileSync(join(o.projectRoot, 'policies', 'kbs', 'allow-affirming.rego'), 'utf8'),
+  );
+  await kbs.putResource(DEMO_SECRET_PATH, secret);
 }
 
 /** The demo: a kata-cc pod end to end through containerd's CRI on loopback, step by step. */
 export async function runDemo(o: DemoOptions): Promise<void> {
   // under /run: the per-sandbox agent socket path must stay below 108 bytes
   const dir = mkdtempSync(join(existsSync('/run') ? '/run' : tmpdir(), 'kcc-demo-'));
-  const steps = new DemoSteps(o.out, 9);
-  let registry: LocalRegistry | undefined;
-  let containerd: PrivateContainerd | undefined;
-  let cri: CriClient | undefined;
-  let podId: string | undefined;
+  const steps = new DemoSteps(o.out, 12);
+  const run = new DemoRun(dir);
   const sig = o.signal;
   try {
     const image = await steps.step(
       'guest image (kernel, initramfs, dm-verity root)',
-      () => guestImage(o),
+      () => guestImage(o.projectRoot, o.env, sig),
       (g) => `kernel ${g.kernelRelease}, ${g.manifest}`,
     );
-    registry = await steps.step(
-      'local OCI registry on loopback',
-      () => startLocalRegistry(join(dir, 'registry'), sig),
+    const net = await steps.step(
+      "pod network: a host-only bridge (the host is the pods' gateway)",
+      async () => (run.network = await createDemoNetwork(sig)),
+      (n) => `${n.bridge} ${n.subnet}, gateway ${n.gateway}, no NAT`,
+    );
+    const reg = await steps.step(
+      'local OCI registry on the pod network',
+      async () => {
+        run.registry = await startLocalRegistry(join(dir, 'registry'), sig, net.gateway);
+        run.track('docker-registry', run.registry.pid);
+        return run.registry;
+      },
       (r) => r.host,
     );
-    const reg = registry;
-    const cache = join(o.projectRoot, '.cache', 'demo-images');
     const ref = `${reg.host}/demo/busybox:latest`;
-    await steps.step(
-      'build busybox and pause images and push busybox',
+    const pause = await steps.step('build busybox and pause images and push busybox', async () => {
+      const p = await pushImages(o, ref);
+      steps.say(`pushed ${ref}`);
+      steps.say(
+        'in-guest image pull has not landed yet: containerd pulls on the host and the pod gets a host-provided rootfs (not confidential)',
+      );
+      return p;
+    });
+    const secret = `demo-secret-${randomBytes(6).toString('hex')}`;
+    const kbs = await steps.step(
+      'KBS (dist/kbs.mjs serve) on the pod network, provisioned',
       async () => {
-        const busybox = await buildBusyboxLayout(
-          cache,
-          { name: 'busybox', tag: 'latest', cmd: ['sh'] },
-          sig,
+        run.kbs = await startDemoKbs({
+          projectRoot: o.projectRoot,
+          dir: join(dir, 'kbs'),
+          host: net.gateway,
+          env: o.env,
+          signal: sig,
+        });
+        run.track('KBS', run.kbs.pid);
+        await provisionKbs(o, run.kbs, secret);
+        steps.say(`resource ${DEMO_SECRET_PATH} = ${secret}`);
+        steps.say(
+          'resource policy policies/kbs/allow-affirming.rego; reference value sample.svn = 1',
         );
-        await pushLayout(busybox, 'latest', ref, sig);
+        steps.say(
+          'coco-dev has no TEE: the guest sends sample evidence, which proves nothing; the KBS accepts it only because it runs with --allow-sample',
+        );
+        return run.kbs;
       },
-      () => ref,
+      { detail: (k) => k.url, log: join(dir, 'kbs', 'kbs.log') },
     );
     const config = writeKataConfig(dir, image.manifest, o.accel);
-    containerd = await steps.step(
+    const containerd = await steps.step(
       'containerd with CRI and the kata-cc runtime handler',
       async () => {
         const c = await startPrivateContainerd({
@@ -150,23 +178,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
           shimBundle: join(o.projectRoot, 'dist', 'containerd-shim-kata-cc-v2.mjs'),
           sandboxImage: SANDBOX_IMAGE,
           insecureRegistries: [reg.host],
+          cniConflist: net.conflist(join(dir, 'containerd')),
           env: { ...o.env, KATA_CC_CONFIG: config },
           signal: sig,
         });
-        const pause = await buildBusyboxLayout(
-          cache,
-          {
-            name: 'pause',
-            tag: '3.9',
-            cmd: [],
-            entrypoint: [
-              '/bin/sh',
-              '-c',
-              "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done",
-            ],
-          },
-          sig,
-        );
+        run.containerd = c;
+        run.track('containerd', c.pid);
         await c.ctr([
           'images',
           'import',
@@ -176,94 +193,131 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         ]);
         return c;
       },
-      (c) => c.address,
+      { detail: (c) => c.address, log: join(dir, 'containerd', 'containerd.log') },
     );
-    cri = new CriClient({ address: containerd.address, timeoutMs: 300_000 });
-    const client = cri;
-    await steps.step(
-      'CRI PullImage (containerd, from the local registry)',
-      () =>
-        client.image.PullImage(
-          {
-            image: {
-              image: ref,
-              annotations: {},
-              user_specified_image: ref,
-              runtime_handler: '',
-              image_ref: '',
-            },
+    const cri = new CriClient({ address: containerd.address, timeoutMs: 300_000 });
+    run.cri = cri;
+    await runPod(o, steps, run, { cri, ref, kbsUrl: kbs.url, logDir: join(dir, 'pod-logs') });
+    const left = await steps.step(
+      'tear down: containerd, KBS, registry, bridge',
+      () => run.teardown(),
+      (l) =>
+        l.length === 0
+          ? 'nothing left (no QEMU, shim, KBS, registry, containerd)'
+          : `STILL RUNNING: ${l.join(', ')}`,
+    );
+    const total = steps.records.reduce((a, r) => a + r.ms, 0);
+    o.out.write(
+      `\ndemo finished in ${(total / 1000).toFixed(1)} s; logs: ${o.keep ? dir : '(removed; pass --keep to keep them)'}\n`,
+    );
+    if (left.length > 0)
+      throw new CcError(
+        'internal',
+        'ERR_DEMO_LEFTOVER',
+        `still running after the demo: ${left.join(', ')}`,
+      );
+  } finally {
+    // a failed run still tears everything down, so no VM, shim, process or mount is left behind
+    await run.teardown().catch(() => undefined);
+    if (!o.keep)
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  }
+}
+
+interface PodInputs {
+  readonly cri: CriClient;
+  readonly ref: string;
+  readonly kbsUrl: string;
+  readonly logDir: string;
+}
+
+async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInputs): Promise<void> {
+  const sig = o.signal;
+  const { cri, ref } = p;
+  const shimLogs = join(run.dir, 'ks');
+  await steps.step(
+    'CRI PullImage (containerd, from the local registry)',
+    () =>
+      cri.image.PullImage(
+        {
+          image: {
+            image: ref,
+            annotations: {},
+            user_specified_image: ref,
+            runtime_handler: '',
+            image_ref: '',
           },
-          { signal: sig },
-        ),
-      (r) => r.image_ref,
-    );
-    const logDir = join(dir, 'pod-logs');
-    const podConfig = PodSandboxConfig.fromPartial({
-      metadata: { name: 'demo', uid: 'demo-uid', namespace: 'default', attempt: 0 },
-      hostname: 'demo',
-      log_directory: logDir,
-    });
-    const pod = await steps.step(
-      'RunPodSandbox (handler kata-cc): the pod VM boots',
-      async () =>
-        (
-          await client.runtime.RunPodSandbox(
-            { config: podConfig, runtime_handler: 'kata-cc' },
-            { signal: sig },
-          )
-        ).pod_sandbox_id,
-      (id) => `sandbox ${id.slice(0, 12)}`,
-    );
-    podId = pod;
-    const cid = await steps.step('CreateContainer + StartContainer in the pod VM', async () => {
-      const created = await client.runtime.CreateContainer(
+        },
+        { signal: sig },
+      ),
+    (r) => r.image_ref,
+  );
+  const agentPolicy = readFileSync(
+    join(o.projectRoot, 'policies', 'agent', 'allow-all-except-exec-process.rego'),
+    'utf8',
+  );
+  const podConfig = PodSandboxConfig.fromPartial({
+    metadata: { name: 'demo', uid: 'demo-uid', namespace: 'default', attempt: 0 },
+    hostname: 'demo',
+    log_directory: p.logDir,
+    annotations: {
+      [INITDATA_ANNOTATION]: initDataAnnotationValue(demoInitData(p.kbsUrl, agentPolicy)),
+    },
+  });
+  const pod = await steps.step(
+    'RunPodSandbox (handler kata-cc, initdata naming the KBS): the pod VM boots',
+    async () => {
+      steps.say(
+        `initdata: aa.toml + cdh.toml → ${p.kbsUrl}; policy.rego = allow-all-except-exec-process`,
+      );
+      const r = await cri.runtime.RunPodSandbox(
+        { config: podConfig, runtime_handler: 'kata-cc' },
+        { signal: sig },
+      );
+      run.podId = r.pod_sandbox_id;
+      return r.pod_sandbox_id;
+    },
+    { detail: (id) => `sandbox ${id.slice(0, 12)}`, log: shimLogs },
+  );
+  const cid = await steps.step(
+    'CreateContainer + StartContainer in the pod VM',
+    async () => {
+      const created = await cri.runtime.CreateContainer(
         {
           pod_sandbox_id: pod,
           sandbox_config: podConfig,
           config: ContainerConfig.fromPartial({
             metadata: { name: 'hello', attempt: 0 },
             image: { image: ref, user_specified_image: ref },
-            command: ['sh', '-c', POD_COMMAND],
+            command: ['sh', '-c', demoPodScript()],
             working_dir: '/',
             log_path: 'hello.log',
           }),
         },
         { signal: sig },
       );
-      await client.runtime.StartContainer({ container_id: created.container_id }, { signal: sig });
+      await cri.runtime.StartContainer({ container_id: created.container_id }, { signal: sig });
       return created.container_id;
-    });
-    await steps.step(
-      'container output (CRI log file)',
-      async () => {
-        const code = await waitExited(client, cid, sig);
-        await sleep(300, sig);
-        for (const line of criLogLines(join(logDir, 'hello.log'))) steps.say(`| ${line}`);
-        return code;
-      },
-      (code) => `exit code ${code}`,
-    );
-    await steps.step(
-      'StopPodSandbox + RemovePodSandbox',
-      async () => {
-        await removePod(client, pod);
-        podId = undefined;
-        return qemuRunning(join(dir, 'ks'));
-      },
-      (left) => (left ? 'a QEMU process is still running!' : 'no QEMU left'),
-    );
-    const total = steps.records.reduce((a, r) => a + r.ms, 0);
-    o.out.write(
-      `\ndemo finished in ${(total / 1000).toFixed(1)} s; logs: ${o.keep ? dir : '(removed; pass --keep to keep them)'}\n`,
-    );
-  } finally {
-    // a failed run still tears its pod down, so no VM, shim or mount is left behind
-    if (cri && podId !== undefined) await removePod(cri, podId).catch(() => undefined);
-    cri?.close();
-    await containerd?.stop();
-    await registry?.stop();
-    await unmountBelow(dir);
-    if (!o.keep)
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
-  }
+    },
+    { log: shimLogs },
+  );
+  await steps.step(
+    'container output: attestation, then the secret through the CDH',
+    async () => {
+      const code = await waitExited(cri, cid, sig);
+      await sleep(300, sig);
+      for (const line of criLogLines(join(p.logDir, 'hello.log'))) steps.say(`| ${line}`);
+      return code;
+    },
+    { detail: (code) => `exit code ${code}`, log: join(run.dir, 'kbs', 'kbs.log') },
+  );
+  await steps.step(
+    'StopPodSandbox + RemovePodSandbox',
+    async () => {
+      await removePod(cri, pod);
+      run.podId = undefined;
+      return processesWith(shimLogs).length;
+    },
+    (n) => (n > 0 ? `${n} QEMU/shim processes still running!` : 'no QEMU left'),
+  );
 }

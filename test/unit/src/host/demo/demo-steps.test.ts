@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { DemoSteps } from '#src/host/demo/demo-steps.js';
+import { CcError } from '#src/lib/index.js';
 
 describe('DemoSteps', () => {
   test('numbers the steps and prints each one with its timing and detail', async () => {
@@ -29,5 +30,27 @@ describe('DemoSteps', () => {
       'boom',
     );
     expect(steps.records).toEqual([]);
+  });
+});
+
+describe('DemoSteps failures', () => {
+  test('a failing step prints FAILED and is rethrown naming the step, its log and the cause', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    const steps = new DemoSteps(out, 3, () => 0);
+    await steps.step('first', () => Promise.resolve());
+    const cause = new CcError('unavailable', 'ERR_X', 'kbs did not start');
+    const err = await steps
+      .step('KBS', () => Promise.reject(cause), { log: '/run/x/kbs.log' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'ERR_DEMO_STEP',
+      kind: 'unavailable',
+      cause,
+      message: 'demo step 2/3 "KBS" failed (log: /run/x/kbs.log): kbs did not start',
+    });
+    expect(text).toContain('[2/3] KBS: FAILED after 0.00 s\n');
+    expect(steps.records.map((r) => r.title)).toEqual(['first']);
   });
 });
