@@ -21,9 +21,12 @@ export async function createScratchDisk(path: string, sizeMib: number): Promise<
     fh = await open(path, 'wx', 0o600);
     await fh.truncate(sizeMib * (1 << 20));
   } catch (err) {
-    await fh?.close().catch(() => undefined);
-    fh = undefined;
-    await rm(path, { force: true }).catch(() => undefined);
+    if (fh !== undefined) {
+      // only what this call created is removed, never a file that was there before
+      await fh.close().catch(() => undefined);
+      fh = undefined;
+      await rm(path, { force: true }).catch(() => undefined);
+    }
     throw new ResourceError(
       'internal',
       'ERR_RESOURCE_IMAGE',
