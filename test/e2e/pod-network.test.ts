@@ -66,6 +66,7 @@ describe.skipIf(env.problem !== '')('pod networking inside the VM (tc redirect)'
     const port = await listen(server, gateway);
     const cri = new CriClient({ address: env.address, timeoutMs: 240_000 });
     const logDir = mkdtempSync(join(tmpdir(), 'kata-net-log-'));
+    let livePod = '';
     try {
       const sandboxConfig = PodSandboxConfig.fromPartial({
         metadata: { name: 'net-pod', uid: 'uid-net-pod', namespace: 'default', attempt: 0 },
@@ -80,6 +81,7 @@ describe.skipIf(env.problem !== '')('pod networking inside the VM (tc redirect)'
       const { pod_sandbox_id: podId } = await cri.runtime.RunPodSandbox(
         RunPodSandboxRequest.fromPartial({ config: sandboxConfig, runtime_handler: 'kata-cc' }),
       );
+      livePod = podId;
       const status = await cri.runtime.PodSandboxStatus(
         PodSandboxStatusRequest.fromPartial({ pod_sandbox_id: podId, verbose: true }),
       );
@@ -142,6 +144,7 @@ describe.skipIf(env.problem !== '')('pod networking inside the VM (tc redirect)'
       await cri.runtime.RemoveContainer({ container_id: cid });
       await cri.runtime.StopPodSandbox({ pod_sandbox_id: podId });
       await cri.runtime.RemovePodSandbox({ pod_sandbox_id: podId });
+      livePod = '';
       await new Promise((r) => setTimeout(r, 500));
       expect(qemuPids(podId)).toEqual([]);
       expect(existsSync(netns), 'the pod netns is gone (and its taps with it)').toBe(false);
@@ -149,6 +152,11 @@ describe.skipIf(env.problem !== '')('pod networking inside the VM (tc redirect)'
       expect(links.stdout).not.toMatch(/tap\d+_kata/);
       expect(shimLog(env, podId, 2000)).toContain('pod network wired');
     } finally {
+      if (livePod !== '') {
+        // a failed assertion must not leak the pod (its VM, netns and taps)
+        await cri.runtime.StopPodSandbox({ pod_sandbox_id: livePod }).catch(() => undefined);
+        await cri.runtime.RemovePodSandbox({ pod_sandbox_id: livePod }).catch(() => undefined);
+      }
       cri.close();
       server.close();
       rmSync(logDir, { recursive: true, force: true });
