@@ -22,7 +22,10 @@ export async function guestImage(
   return { manifest, kernelRelease: m.kernelRelease ?? '?' };
 }
 
-/** The demo's kata-cc config file (the shims find it through KATA_CC_CONFIG). */
+/**
+ * The demo's kata-cc config file (the shims find it through KATA_CC_CONFIG): confidential pods pull
+ * their image in the guest into an encrypted scratch disk of 512 MiB.
+ */
 export function writeKataConfig(dir: string, manifest: string, accel: string): string {
   const path = join(dir, 'kata-cc.toml');
   const lines = [
@@ -32,6 +35,9 @@ export function writeKataConfig(dir: string, manifest: string, accel: string): s
     `manifest = ${JSON.stringify(manifest)}`,
     '[runtime]',
     `state_dir = ${JSON.stringify(join(dir, 'ks'))}`,
+    'confidential = true',
+    'guest_pull_disk_mib = 512',
+    'image_pull_timeout_s = 600',
     '',
   ];
   writeFileSync(path, lines.join('\n'));

@@ -4,11 +4,16 @@ import { encodeInitDataAnnotation } from '#src/tee/index.js';
 export const DEMO_SECRET_PATH = 'default/demo/secret';
 
 /**
- * The pod's initdata (TOML, sha384): the attestation agent and the CDH both talk to `kbsUrl`, and
- * `agentPolicy` (Rego) replaces the guest's built-in agent policy. The digest of this text is bound
+ * The pod's initdata (TOML, sha384): the attestation agent and the CDH both talk to `kbsUrl`, the
+ * guest pulls images over plain HTTP only from `insecureRegistries`, and `agentPolicy` (Rego)
+ * replaces the guest's built-in agent policy. The digest of this text is bound
  * into the TEE evidence, so the KBS sees exactly which KBS and policy the pod was launched with.
  */
-export function demoInitData(kbsUrl: string, agentPolicy: string): string {
+export function demoInitData(
+  kbsUrl: string,
+  agentPolicy: string,
+  insecureRegistries: readonly string[] = [],
+): string {
   if (agentPolicy.includes("'''"))
     throw new Error("the agent policy contains ''' and cannot go into a TOML literal string");
   return [
@@ -24,6 +29,8 @@ export function demoInitData(kbsUrl: string, agentPolicy: string): string {
     '[kbc]',
     'name = "cc_kbc"',
     `url = "${kbsUrl}"`,
+    '[image]',
+    `insecure_registries = ${JSON.stringify(insecureRegistries)}`,
     `'''`,
     `"policy.rego" = '''`,
     agentPolicy.trimEnd(),

@@ -141,7 +141,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       const p = await pushImages(o, ref);
       steps.say(`pushed ${ref}`);
       steps.say(
-        'in-guest image pull has not landed yet: containerd pulls on the host and the pod gets a host-provided rootfs (not confidential)',
+        'the pod is confidential: its guest pulls this image itself (plain HTTP, allowed by initdata) into an encrypted scratch disk; nothing of the rootfs comes from the host',
+      );
+      steps.say(
+        'the layers are not encrypted: skopeo --encryption-key jwe: needs the private key in the guest, and our CDH unwraps only keyprovider (KBS) key annotations',
       );
       return p;
     });
@@ -197,7 +200,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     );
     const cri = new CriClient({ address: containerd.address, timeoutMs: 300_000 });
     run.cri = cri;
-    await runPod(o, steps, run, { cri, ref, kbsUrl: kbs.url, logDir: join(dir, 'pod-logs') });
+    await runPod(o, steps, run, {
+      cri,
+      ref,
+      registry: reg.host,
+      kbsUrl: kbs.url,
+      logDir: join(dir, 'pod-logs'),
+    });
     const left = await steps.step(
       'tear down: containerd, KBS, registry, bridge',
       () => run.teardown(),
@@ -227,6 +236,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 interface PodInputs {
   readonly cri: CriClient;
   readonly ref: string;
+  /** `HOST:PORT` of the registry the guest pulls from. */
+  readonly registry: string;
   readonly kbsUrl: string;
   readonly logDir: string;
 }
@@ -236,7 +247,7 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
   const { cri, ref } = p;
   const shimLogs = join(run.dir, 'ks');
   await steps.step(
-    'CRI PullImage (containerd, from the local registry)',
+    'CRI PullImage (containerd needs the image config for the container spec)',
     () =>
       cri.image.PullImage(
         {
@@ -261,14 +272,16 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
     hostname: 'demo',
     log_directory: p.logDir,
     annotations: {
-      [INITDATA_ANNOTATION]: initDataAnnotationValue(demoInitData(p.kbsUrl, agentPolicy)),
+      [INITDATA_ANNOTATION]: initDataAnnotationValue(
+        demoInitData(p.kbsUrl, agentPolicy, [p.registry]),
+      ),
     },
   });
   const pod = await steps.step(
-    'RunPodSandbox (handler kata-cc, initdata naming the KBS): the pod VM boots',
+    'RunPodSandbox (handler kata-cc, confidential, initdata naming the KBS): the pod VM boots',
     async () => {
       steps.say(
-        `initdata: aa.toml + cdh.toml → ${p.kbsUrl}; policy.rego = allow-all-except-exec-process`,
+        `initdata: aa.toml + cdh.toml → ${p.kbsUrl}, [image] insecure_registries = ${p.registry}; policy.rego = allow-all-except-exec-process`,
       );
       const r = await cri.runtime.RunPodSandbox(
         { config: podConfig, runtime_handler: 'kata-cc' },
@@ -280,7 +293,7 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
     { detail: (id) => `sandbox ${id.slice(0, 12)}`, log: shimLogs },
   );
   const cid = await steps.step(
-    'CreateContainer + StartContainer in the pod VM',
+    'CreateContainer (the guest pulls the image) + StartContainer',
     async () => {
       const created = await cri.runtime.CreateContainer(
         {

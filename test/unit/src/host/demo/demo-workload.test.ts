@@ -11,7 +11,7 @@ describe('demo workload', () => {
   const policy = 'package agent_policy\n\ndefault CreateContainerRequest := true\n';
 
   test('initdata names the KBS for the AA and the CDH and carries the agent policy', () => {
-    const toml = demoInitData('http://10.254.1.1:4444', policy);
+    const toml = demoInitData('http://10.254.1.1:4444', policy, ['10.254.1.1:5000']);
     const decoded = new TextDecoder().decode(
       decodeInitDataAnnotation(initDataAnnotationValue(toml)),
     );
@@ -21,6 +21,7 @@ describe('demo workload', () => {
     expect(parsed.data['aa.toml']).toContain('url = "http://10.254.1.1:4444"');
     expect(parsed.data['cdh.toml']).toContain('name = "cc_kbc"');
     expect(parsed.data['cdh.toml']).toContain('url = "http://10.254.1.1:4444"');
+    expect(parsed.data['cdh.toml']).toContain('[image]\ninsecure_registries = ["10.254.1.1:5000"]');
     expect(parsed.data['policy.rego']?.trim()).toBe(policy.trim());
   });
 
