@@ -11,6 +11,15 @@ import { CDH_SOCKET, registerCdhServices } from './cdh-server.js';
 import { ConfidentialDataHub } from './confidential-data-hub.js';
 import { CdhError } from './errors.js';
 
+/**
+ * Bound on one KBS request from the guest. Attestation under TCG against a busy KBS (first
+ * request: policies compiled) took over 30 s on the shared 2-core machine; 90 s keeps a slow but
+ * working KBS usable while a dead one still fails clearly (deadline_exceeded → REST 504).
+ */
+export const KBS_REQUEST_TIMEOUT_MS = 90_000;
+/** Bound on one REST request (attestation + resource, possibly a re-attestation). */
+export const REST_REQUEST_TIMEOUT_MS = 240_000;
+
 export interface GuestComponentsOptions {
   readonly attester: Attester;
   /** KBS URL (aa.toml `[token_configs.kbs] url` or cdh.toml `[kbc] url`). */
@@ -62,6 +71,7 @@ export async function startGuestComponents(
           caPem: o.kbsCert,
           attester: o.attester,
           initDataToml: o.initData?.toml,
+          timeoutMs: KBS_REQUEST_TIMEOUT_MS,
           log,
         });
   const aa = new AttestationAgent({
@@ -93,6 +103,7 @@ export async function startGuestComponents(
     o.rest === false
       ? undefined
       : new RestServer({
+          requestTimeoutMs: REST_REQUEST_TIMEOUT_MS,
           backends: {
             getResource: (uri, opts) => cdh.getResource(uri, opts),
             getToken: (t, opts) => aa.getToken(t, opts),

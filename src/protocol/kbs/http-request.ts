@@ -60,13 +60,15 @@ export function sendHttp(url: URL, opts: HttpRequestOptions): Promise<HttpRespon
       },
     );
     req.once('error', (err) => {
+      const reason: unknown = opts.signal?.aborted === true ? opts.signal.reason : undefined;
+      const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
       reject(
         err instanceof KbsProtocolError
           ? err
           : new KbsProtocolError(
-              'unavailable',
+              timedOut ? 'deadline_exceeded' : reason === undefined ? 'unavailable' : 'cancelled',
               'ERR_KBS_HTTP',
-              `${opts.method} ${url.href}: ${err.message}`,
+              `${opts.method} ${url.href}: ${timedOut ? 'no answer before the deadline' : err.message}`,
               { cause: err },
             ),
       );
