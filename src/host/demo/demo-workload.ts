@@ -54,6 +54,7 @@ export function demoPodScript(secretPath: string = DEMO_SECRET_PATH): string {
   return [
     "echo \"hello from inside the pod VM: kernel $(uname -r), $(nproc) vCPU, pod network eth0 $(ip -o -4 addr show eth0 | awk '{print $4}') via $(ip route | awk '/ via / {print $3; exit}')\"",
     'echo "launch digest of the initdata: $(grep -o \'initdata_digest=[^ ]*\' /proc/cmdline)"',
+    'echo "container rootfs (filesystem, source): $(awk \'$5 == "/" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i+1), $(i+2); exit } }\' /proc/self/mountinfo)"',
     'n=0',
     `until out=$(wget -q -O- ${url} 2>&1); do`,
     '  n=$((n+1))',

@@ -29,7 +29,8 @@ describe('demo workload', () => {
     expect(() => demoInitData('http://x:1', "x = '''")).toThrow(/TOML literal/);
   });
 
-  test('the pod script fetches the secret through the guest REST API', () => {
+  test('the pod script shows its rootfs and fetches the secret through the guest REST API', () => {
+    expect(demoPodScript()).toContain('/proc/self/mountinfo');
     expect(demoPodScript()).toContain(
       `wget -q -O- http://127.0.0.1:8006/cdh/resource/${DEMO_SECRET_PATH}`,
     );
