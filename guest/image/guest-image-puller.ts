@@ -1,5 +1,6 @@
 import { readFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAvailable as nativeAvailable, lsetxattr } from '#native/index.js';
 import { isCcError, isSystemError, type Logger } from '#src/lib/index.js';
 import {
   formatImageReference,
@@ -72,6 +73,8 @@ export class GuestImagePuller implements GuestPullHandler {
       const pulled = await pullImage(req.reference, join(dir, 'rootfs'), {
         ...(await this.#pullOptions(bounded)),
         preserveOwnership: true,
+        // the scratch store's ext4 takes user.*, trusted.* and security.capability
+        setXattr: nativeAvailable() ? lsetxattr : undefined,
         signal: bounded,
         log: this.#o.log,
       });

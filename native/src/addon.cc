@@ -40,6 +40,11 @@ const char* ErrnoName(int err) {
     case ENOSPC: return "ENOSPC";
     case EROFS: return "EROFS";
     case ENOTCONN: return "ENOTCONN";
+    case ENODATA: return "ENODATA";
+    case ERANGE: return "ERANGE";
+    case E2BIG: return "E2BIG";
+    case EDQUOT: return "EDQUOT";
+    case ELOOP: return "ELOOP";
     default: return "EUNKNOWN";
   }
 }
@@ -50,6 +55,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kcc::InitVsock(env, exports);
   kcc::InitFdPassing(env, exports);
   kcc::InitPty(env, exports);
+  kcc::InitXattr(env, exports);
   return exports;
 }
 

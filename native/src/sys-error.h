@@ -30,5 +30,6 @@ inline Napi::Value ThrowType(Napi::Env env, const char* msg) {
 void InitVsock(Napi::Env env, Napi::Object exports);
 void InitFdPassing(Napi::Env env, Napi::Object exports);
 void InitPty(Napi::Env env, Napi::Object exports);
+void InitXattr(Napi::Env env, Napi::Object exports);
 
 }  // namespace kcc

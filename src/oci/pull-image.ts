@@ -34,7 +34,7 @@ import {
 } from './reference.js';
 import { RegistryClient, type RetryPolicy } from './registry-client.js';
 import { enforceSignaturePolicy, type SignaturePolicy } from './signature/index.js';
-import { unpackLayer } from './unpack/index.js';
+import { unpackLayer, type UnpackOptions } from './unpack/index.js';
 
 export interface PullImageOptions {
   /** Credentials for the image's registry, or a lookup by registry host. */
@@ -51,6 +51,8 @@ export interface PullImageOptions {
   readonly platform?: Platform | undefined;
   readonly retry?: RetryPolicy | undefined;
   readonly preserveOwnership?: boolean | undefined;
+  /** Applies layers' PAX xattrs (see UnpackOptions.setXattr); absent: recorded, not applied. */
+  readonly setXattr?: UnpackOptions['setXattr'];
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: PullProgressEvent) => void) | undefined;
   readonly log?: Logger | undefined;
@@ -169,6 +171,7 @@ async function pullLayer(
   const unpack = unpackLayer(tail, rootfs, {
     layer: desc.digest,
     preserveOwnership: opts.preserveOwnership,
+    setXattr: opts.setXattr,
     signal: opts.signal,
     log: opts.log,
   });

@@ -5,7 +5,9 @@ import { extract } from 'tar-stream';
 import { isSystemError, NULL_LOGGER, throwIfAborted, type Logger } from '#src/lib/index.js';
 import { OciError } from '../errors.js';
 import { applyEntry, type EntryBody, type EntryContext, type Headers } from './apply-entry.js';
+import { applyXattrs, type SetXattr, type SkippedXattr } from './apply-xattrs.js';
 import { entryComponents, RootfsResolver, unsafeEntry } from './entry-path.js';
+import { PaxXattrTap, type RawXattrs } from './pax-xattrs.js';
 import { applyOpaque, applyWhiteout, OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './whiteout.js';
 
 export interface UnpackOptions {
@@ -17,6 +19,12 @@ export interface UnpackOptions {
   readonly devices?: 'skip' | 'reject' | undefined;
   /** Refuse archives with more entries than this (default 1,000,000). */
   readonly maxEntries?: number | undefined;
+  /**
+   * Sets PAX `SCHILY.xattr.*` attributes (raw bytes) on an entry, never following a symlink
+   * (`lsetxattr`; src/oci cannot load the native addon, so the caller injects it). Absent: every
+   * attribute is recorded in `xattrs` as not applied.
+   */
+  readonly setXattr?: SetXattr | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly log?: Logger | undefined;
 }
@@ -26,8 +34,10 @@ export interface UnpackResult {
   readonly bytes: number;
   /** Entries not materialized (device nodes, FIFOs), rootfs-relative. */
   readonly skipped: readonly string[];
-  /** PAX `SCHILY.xattr.*` attributes recorded but not applied (node:fs has no setxattr). */
-  readonly xattrs: readonly { readonly path: string; readonly name: string }[];
+  /** PAX `SCHILY.xattr.*` attributes recorded but not applied, with why. */
+  readonly xattrs: readonly SkippedXattr[];
+  /** Attributes set through `setXattr`. */
+  readonly xattrsApplied: number;
 }
 
 interface LayerState {
@@ -35,7 +45,10 @@ interface LayerState {
   readonly created: Set<string>;
   readonly dirs: { path: string; mtime: Date }[];
   readonly skipped: string[];
-  readonly xattrs: { path: string; name: string }[];
+  readonly xattrs: SkippedXattr[];
+  readonly setXattr: SetXattr | undefined;
+  readonly tap: PaxXattrTap;
+  xattrsApplied: number;
   entries: number;
   bytes: number;
 }
@@ -44,7 +57,28 @@ function addCreated(created: Set<string>, parts: readonly string[]): void {
   for (let i = 1; i <= parts.length; i++) created.add(parts.slice(0, i).join('/'));
 }
 
+/** The raw xattrs the tap saw for this entry, checked against what tar-stream decoded. */
+function rawXattrsOf(h: Headers, st: LayerState): RawXattrs | undefined {
+  let raw: RawXattrs | undefined;
+  try {
+    raw = st.tap.next();
+  } catch (err) {
+    throw unsafeEntry(st.ctx.layer, h.name, err instanceof Error ? err.message : String(err));
+  }
+  const pax = (h.pax ?? {}) as Record<string, string>;
+  const names = Object.keys(pax).filter((k) => k.startsWith('SCHILY.xattr.'));
+  const agree =
+    names.length === (raw?.size ?? 0) &&
+    names.every((k) => {
+      const v = raw?.get(k.slice('SCHILY.xattr.'.length));
+      return v !== undefined && Buffer.from(v).toString('utf8') === pax[k];
+    });
+  if (!agree) throw unsafeEntry(st.ctx.layer, h.name, 'its PAX xattr records could not be read');
+  return raw;
+}
+
 async function handleEntry(h: Headers, body: EntryBody, st: LayerState): Promise<void> {
+  const raw = rawXattrsOf(h, st);
   const parts = entryComponents(h.name, st.ctx.layer);
   const base = parts[parts.length - 1] ?? '';
   const rel = parts.join('/');
@@ -76,11 +110,13 @@ async function handleEntry(h: Headers, body: EntryBody, st: LayerState): Promise
       path: await st.ctx.resolver.resolve(parts, h.name),
       mtime: h.mtime ?? new Date(0),
     });
-  const pax = h.pax as Record<string, string> | null | undefined;
-  for (const key of Object.keys(pax ?? {})) {
-    if (key.startsWith('SCHILY.xattr.'))
-      st.xattrs.push({ path: rel, name: key.slice('SCHILY.xattr.'.length) });
-  }
+  if (raw && raw.size > 0)
+    st.xattrsApplied += applyXattrs(await st.ctx.resolver.resolve(parts, h.name), rel, raw, {
+      set: st.setXattr,
+      isRoot: process.getuid?.() === 0,
+      layer: st.ctx.layer,
+      skipped: st.xattrs,
+    });
 }
 
 function classify(err: unknown, layer: string): Error {
@@ -125,11 +161,14 @@ export async function unpackLayer(
     dirs: [],
     skipped: [],
     xattrs: [],
+    setXattr: opts.setXattr,
+    tap: new PaxXattrTap(),
+    xattrsApplied: 0,
     entries: 0,
     bytes: 0,
   };
   const ex = extract();
-  const feeding = pipeline(tar, ex, opts.signal ? { signal: opts.signal } : {});
+  const feeding = pipeline(tar, st.tap, ex, opts.signal ? { signal: opts.signal } : {});
   feeding.catch(() => undefined);
   try {
     for await (const entry of ex) {
@@ -157,5 +196,11 @@ export async function unpackLayer(
   }
   if (st.skipped.length > 0)
     log.warn('layer entries skipped', { layer, count: st.skipped.length, first: st.skipped[0] });
-  return { entries: st.entries, bytes: st.bytes, skipped: st.skipped, xattrs: st.xattrs };
+  return {
+    entries: st.entries,
+    bytes: st.bytes,
+    skipped: st.skipped,
+    xattrs: st.xattrs,
+    xattrsApplied: st.xattrsApplied,
+  };
 }

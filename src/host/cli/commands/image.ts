@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isAvailable as nativeAvailable, lsetxattr } from '#native/index.js';
 import {
   parseCommandArgs,
   Secret,
@@ -137,6 +138,7 @@ Exit codes: 0 pulled, 1 failed (nothing left in DIR), 2 usage error.`,
       insecureRegistries: values['insecure-registry'],
       ca,
       platform,
+      setXattr: nativeAvailable() ? lsetxattr : undefined,
       signal: ctx.signal,
       log: ctx.log,
       onProgress: progressPrinter(ctx, values.json === true || !stdoutIsTty),

@@ -265,7 +265,10 @@ describe('unpackLayer — layer semantics', () => {
       tarOf([{ name: 'f', body: 'x', pax: { 'SCHILY.xattr.user.test': 'v' } }]),
       rootfs,
     );
-    expect(r.xattrs).toEqual([{ path: 'f', name: 'user.test' }]);
+    expect(r.xattrs).toEqual([
+      { path: 'f', name: 'user.test', reason: 'no setxattr in this unpacker' },
+    ]);
+    expect(r.xattrsApplied).toBe(0);
   });
 
   test('a file replaces a lower directory and a directory replaces a lower file', async () => {
