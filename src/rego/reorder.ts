@@ -2,27 +2,31 @@ import type { Expr, Term } from './ast.js';
 
 const ROOTS = new Set(['input', 'data']);
 
-/** Variables that must be bound before the term can be evaluated (ref keys can be iterated). */
-function needed(t: Term, out: Set<string>): Set<string> {
+/**
+ * The variables of a term outside comprehension bodies. `refPaths` false: only what must be bound
+ * before the term can be evaluated (a ref's path keys can be iterated, so they are left out);
+ * true: every variable, i.e. what evaluating it may bind.
+ */
+function termVars(t: Term, out: Set<string>, refPaths: boolean): Set<string> {
   switch (t.type) {
     case 'var':
       if (!ROOTS.has(t.name)) out.add(t.name);
       break;
     case 'ref':
-      if (t.head.type !== 'var') needed(t.head, out);
-      else if (!ROOTS.has(t.head.name)) out.add(t.head.name);
+      termVars(t.head, out, refPaths);
+      if (refPaths) for (const p of t.path) termVars(p, out, refPaths);
       break;
     case 'call':
-      for (const a of t.args) needed(a, out);
+      for (const a of t.args) termVars(a, out, refPaths);
       break;
     case 'array':
     case 'set':
-      for (const x of t.items) needed(x, out);
+      for (const x of t.items) termVars(x, out, refPaths);
       break;
     case 'object':
       for (const [k, v] of t.entries) {
-        needed(k, out);
-        needed(v, out);
+        termVars(k, out, refPaths);
+        termVars(v, out, refPaths);
       }
       break;
     case 'scalar':
@@ -34,36 +38,14 @@ function needed(t: Term, out: Set<string>): Set<string> {
   return out;
 }
 
+/** Variables that must be bound before the term can be evaluated (ref keys can be iterated). */
+function needed(t: Term, out: Set<string>): Set<string> {
+  return termVars(t, out, false);
+}
+
 /** Every variable of a term outside comprehension bodies (what evaluating it may bind). */
 function varsIn(t: Term, out: Set<string>): Set<string> {
-  switch (t.type) {
-    case 'var':
-      if (!ROOTS.has(t.name)) out.add(t.name);
-      break;
-    case 'ref':
-      varsIn(t.head, out);
-      for (const p of t.path) varsIn(p, out);
-      break;
-    case 'call':
-      for (const a of t.args) varsIn(a, out);
-      break;
-    case 'array':
-    case 'set':
-      for (const x of t.items) varsIn(x, out);
-      break;
-    case 'object':
-      for (const [k, v] of t.entries) {
-        varsIn(k, out);
-        varsIn(v, out);
-      }
-      break;
-    case 'scalar':
-    case 'arraycompr':
-    case 'setcompr':
-    case 'objcompr':
-      break;
-  }
-  return out;
+  return termVars(t, out, true);
 }
 
 function subset(a: Set<string>, safe: ReadonlySet<string>): boolean {
