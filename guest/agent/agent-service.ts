@@ -59,9 +59,13 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
   const sb = o.sandbox;
   const initAlias = new Map<string, string>();
   const guard =
-    <Req, Res>(requestName: string, fn: Handler<Req, Res>): Handler<Req, Res> =>
+    <Req, Res>(
+      requestName: string,
+      fn: Handler<Req, Res>,
+      policyInput?: (req: Req) => unknown,
+    ): Handler<Req, Res> =>
     async (req, ctx) => {
-      const decision = await o.policy.check(requestName, req);
+      const decision = await o.policy.check(requestName, policyInput ? policyInput(req) : req);
       if (!decision.allowed)
         throw new AgentError(
           'permission_denied',

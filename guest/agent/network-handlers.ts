@@ -1,7 +1,13 @@
 import type { CallContext, ServiceImpl } from '#src/protocol/ttrpc/index.js';
-import { IPFamily, type Interface, type Route } from '#src/protocol/agent/index.js';
+import {
+  IPFamily,
+  type CopyFileRequest,
+  type Interface,
+  type Route,
+} from '#src/protocol/agent/index.js';
 import {
   copyFileChunk,
+  copyFilePolicyInput,
   parseCopyFile,
   parseInterfaceUpdate,
   parseRoutes,
@@ -12,8 +18,15 @@ import {
 import type { AgentMethods } from './agent-service.js';
 
 type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
-/** The policy gate of agent-service.ts (asks the policy with the Kata request name first). */
-export type Guard = <Req, Res>(requestName: string, fn: Handler<Req, Res>) => Handler<Req, Res>;
+/**
+ * The policy gate of agent-service.ts (asks the policy with the Kata request name first; the
+ * policy sees `policyInput(req)` when given, else the request).
+ */
+export type Guard = <Req, Res>(
+  requestName: string,
+  fn: Handler<Req, Res>,
+  policyInput?: (req: Req) => unknown,
+) => Handler<Req, Res>;
 
 export interface NetworkHandlerOptions {
   readonly network: GuestNetwork;
@@ -66,9 +79,13 @@ export function createNetworkHandlers(
     ListRoutes: guard('ListRoutesRequest', async () => ({
       Routes: (await net.listRoutes()).map(toWireRoute),
     })),
-    CopyFile: guard('CopyFileRequest', async (req) => {
-      await copyFileChunk(parseCopyFile(req, o.copyFileRoot), o.copyFileRoot);
-      return {};
-    }),
+    CopyFile: guard(
+      'CopyFileRequest',
+      async (req: CopyFileRequest) => {
+        await copyFileChunk(parseCopyFile(req, o.copyFileRoot), o.copyFileRoot);
+        return {};
+      },
+      copyFilePolicyInput,
+    ),
   };
 }

@@ -30,8 +30,14 @@ export {
 export {
   COPY_FILE_ROOT,
   copyFileChunk,
+  copyFilePolicyInput,
+  copyFileType,
   MAX_COPY_FILE_BYTES,
+  MAX_SYMLINK_TARGET_BYTES,
   parseCopyFile,
+  type CopyDirectory,
   type CopyFileChunk,
+  type CopyFileEntry,
+  type CopySymlink,
   type RawCopyFile,
 } from './copy-file.js';

@@ -54,6 +54,9 @@ const READ_CHUNK = 32 * 1024;
  */
 const SPAWN_TIMEOUT_MS = 120_000;
 
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+
 export interface CallOpts {
   readonly signal?: AbortSignal | undefined;
   readonly timeoutMs?: number | undefined;
@@ -458,6 +461,53 @@ export class AgentClient {
       );
       off += chunk;
     } while (off < p.data.length);
+  }
+
+  /** CopyFile of a folder (`file_mode` S_IFDIR | permissions, as Kata's runtime sends it). */
+  async copyDirectory(
+    p: { path: string; mode: number; uid: number; gid: number },
+    o?: CallOpts,
+  ): Promise<void> {
+    await this.#agent(
+      'CopyFile',
+      CopyFileRequest,
+      Empty,
+      {
+        path: p.path,
+        file_size: 0,
+        file_mode: S_IFDIR | (p.mode & 0o777),
+        dir_mode: p.mode & 0o777,
+        uid: p.uid,
+        gid: p.gid,
+        offset: 0,
+        data: Buffer.alloc(0),
+      },
+      o,
+    );
+  }
+
+  /** CopyFile of a symlink (`file_mode` S_IFLNK, `data` = the target, as Kata's runtime sends it). */
+  async copySymlink(
+    p: { path: string; target: string; uid: number; gid: number },
+    o?: CallOpts,
+  ): Promise<void> {
+    const data = Buffer.from(p.target);
+    await this.#agent(
+      'CopyFile',
+      CopyFileRequest,
+      Empty,
+      {
+        path: p.path,
+        file_size: data.length,
+        file_mode: S_IFLNK | 0o777,
+        dir_mode: 0o750,
+        uid: p.uid,
+        gid: p.gid,
+        offset: 0,
+        data,
+      },
+      o,
+    );
   }
 
   async destroySandbox(o?: CallOpts): Promise<void> {

@@ -105,6 +105,27 @@ export const HOST_CONFIG_SCHEMA = {
       max: 86400,
       doc: 'bound of one guest image pull (agent.image_pull_timeout); CreateContainer waits this long plus agent.request_timeout_ms',
     },
+    shared_volume_max_entries: {
+      type: 'int',
+      default: 1024,
+      min: 1,
+      max: 65536,
+      doc: 'most entries (files, folders, symlinks) of one Secret/ConfigMap-style volume folder copied into the guest; a larger one fails CreateContainer',
+    },
+    shared_volume_max_bytes: {
+      type: 'int',
+      default: 16777216,
+      min: 0,
+      max: 1073741824,
+      doc: 'most file bytes of one volume folder copied into the guest (a file is at most 4 MiB); a larger one fails CreateContainer',
+    },
+    shared_volume_max_depth: {
+      type: 'int',
+      default: 8,
+      min: 1,
+      max: 64,
+      doc: 'deepest folder nesting of one volume folder copied into the guest; a deeper one fails CreateContainer',
+    },
     log_level: {
       type: 'enum',
       default: 'info',

@@ -9,7 +9,8 @@ export type RuntimeErrorCode =
   | 'ERR_RUNTIME_SANDBOX'
   | 'ERR_RUNTIME_UNSUPPORTED'
   | 'ERR_RUNTIME_ANNOTATION'
-  | 'ERR_RUNTIME_INITDATA';
+  | 'ERR_RUNTIME_INITDATA'
+  | 'ERR_RUNTIME_VOLUME';
 
 export class RuntimeError extends CcError {
   declare readonly code: RuntimeErrorCode;

@@ -35,6 +35,7 @@ import type {
 } from './sandbox-backend.js';
 import type { ContainerStats } from './types.js';
 import { shareFileMounts } from './vm-files.js';
+import type { SharedVolumeLimits } from './volume-copy.js';
 import { configureGuestNetwork, preparePodNetwork, vmNetworkFields } from './vm-network.js';
 
 /** Where the guest mounts container storages (inside the agent's storage root). */
@@ -171,6 +172,11 @@ export class VmSandboxFactory implements SandboxBackendFactory {
         confidential,
         onStopped: () => net?.teardown(),
         guestPullTimeoutMs: guestPull ? guestPullCallTimeoutMs(config) : undefined,
+        volumeLimits: {
+          maxEntries: config.runtime.shared_volume_max_entries,
+          maxBytes: config.runtime.shared_volume_max_bytes,
+          maxDepth: config.runtime.shared_volume_max_depth,
+        },
       });
       await configureGuestNetwork(agent, net, { signal });
       await agent.createSandbox(
@@ -220,6 +226,7 @@ class VmSandbox implements SandboxBackend {
   readonly #onStopped: (() => Promise<void> | undefined) | undefined;
   /** CreateContainer deadline when images are pulled in the guest; undefined: host rootfs. */
   readonly #guestPullTimeoutMs: number | undefined;
+  readonly #volumeLimits: SharedVolumeLimits;
   /** container id → its hot-plugged rootfs disk. */
   readonly #disks = new Map<string, HotplugDisk>();
   #diskSeq = 0;
@@ -236,6 +243,7 @@ class VmSandbox implements SandboxBackend {
       /** After the VM stopped (the pod network is unwired). */
       readonly onStopped?: (() => Promise<void> | undefined) | undefined;
       readonly guestPullTimeoutMs: number | undefined;
+      readonly volumeLimits: SharedVolumeLimits;
     },
   ) {
     this.#vm = vm;
@@ -245,6 +253,7 @@ class VmSandbox implements SandboxBackend {
     this.#confidential = o.confidential;
     this.#onStopped = o.onStopped;
     this.#guestPullTimeoutMs = o.guestPullTimeoutMs;
+    this.#volumeLimits = o.volumeLimits;
     this.exited = vm.exited.then(() => undefined);
   }
 
@@ -257,11 +266,19 @@ class VmSandbox implements SandboxBackend {
     device: string | undefined,
     signal?: AbortSignal,
   ): Promise<void> {
+    const ociSpec = await shareFileMounts(
+      this.#agent,
+      c.containerId,
+      c.ociSpec,
+      this.#log,
+      signal,
+      this.#volumeLimits,
+    );
     if (this.#guestPullTimeoutMs !== undefined && !isCriSandbox(c)) {
       await this.#agent.createContainer(
         {
           containerId: c.containerId,
-          ociSpec: c.ociSpec,
+          ociSpec,
           rootPath: guestPullRoot(c.containerId),
           storages: [guestPullStorage(c)],
         },
@@ -274,7 +291,6 @@ class VmSandbox implements SandboxBackend {
       device === undefined
         ? []
         : [{ driver: 'blk', source: device, fsType: 'erofs', options: ['ro'], mountPoint: root }];
-    const ociSpec = await shareFileMounts(this.#agent, c.containerId, c.ociSpec, this.#log, signal);
     await this.#agent.createContainer(
       { containerId: c.containerId, ociSpec, rootPath: root, storages },
       { signal },

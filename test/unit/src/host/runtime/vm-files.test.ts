@@ -8,6 +8,7 @@ import {
   shareFileMounts,
   sharedFileName,
 } from '#src/host/runtime/vm-files.js';
+import { KUBELET_DATA_DIR, makeKubeletVolume } from '#test/helpers/kubelet-volume.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,15 +21,31 @@ interface Copy {
   mode: number;
 }
 
-function agent(fail = false): { copies: Copy[]; copyFile: (p: Copy) => Promise<void> } {
+interface FakeAgent {
+  copies: Copy[];
+  calls: string[];
+  copyFile: (p: Copy) => Promise<void>;
+  copyDirectory: (p: { path: string; mode: number }) => Promise<void>;
+  copySymlink: (p: { path: string; target: string }) => Promise<void>;
+}
+
+function agent(fail = false): FakeAgent {
   const copies: Copy[] = [];
+  const calls: string[] = [];
+  const done = (what: string): Promise<void> => {
+    if (fail) return Promise.reject(new Error('guest said no'));
+    calls.push(what);
+    return Promise.resolve();
+  };
   return {
     copies,
+    calls,
     copyFile: (p) => {
-      if (fail) return Promise.reject(new Error('guest said no'));
-      copies.push(p);
-      return Promise.resolve();
+      if (!fail) copies.push(p);
+      return done(`file ${p.path} ${Buffer.from(p.data).toString()}`);
     },
+    copyDirectory: (p) => done(`dir ${p.path} ${p.mode.toString(8)}`),
+    copySymlink: (p) => done(`link ${p.path} -> ${p.target}`),
   };
 }
 
@@ -79,6 +96,51 @@ describe('shareFileMounts', () => {
       code: 'ERR_RUNTIME_SANDBOX',
       message: expect.stringMatching(
         /cannot copy .*resolv.conf \(mounted at \/etc\/resolv.conf\) into the guest: guest said no/,
+      ),
+    });
+  });
+
+  test('copies a Secret-style volume folder with its symlinks and mounts the guest copy', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'kata-share-'));
+    dirs.push(d);
+    const vol = makeKubeletVolume(join(d, 'creds'), { user: 'admin', pass: 's3cret' });
+    const spec = {
+      mounts: [{ destination: '/etc/creds', type: 'bind', source: vol, options: ['rbind', 'ro'] }],
+    };
+    const a = agent();
+    const out = await shareFileMounts(a, 'c1', spec, NULL_LOGGER);
+    const m = (out['mounts'] as { source: string; options: string[] }[])[0]!;
+    expect(m.source).toMatch(/^\/run\/kata-containers\/shared\/containers\/c1-[0-9a-f]{16}-creds$/);
+    expect(m.options).toEqual(['rbind', 'ro']);
+    const g = m.source;
+    expect(a.calls.map((c) => c.replace(/ [0-7]+$/, ''))).toEqual([
+      `dir ${g}`,
+      `dir ${g}/${KUBELET_DATA_DIR}`,
+      `link ${g}/..data -> ${KUBELET_DATA_DIR}`,
+      `link ${g}/pass -> ..data/pass`,
+      `link ${g}/user -> ..data/user`,
+      `file ${g}/${KUBELET_DATA_DIR}/pass s3cret`,
+      `file ${g}/${KUBELET_DATA_DIR}/user admin`,
+    ]);
+  });
+
+  test('a volume over the limits fails with ERR_RUNTIME_VOLUME; a failed copy names the entry', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'kata-share-'));
+    dirs.push(d);
+    const vol = makeKubeletVolume(join(d, 'cm'), { a: '1', b: '2' });
+    const spec = { mounts: [{ destination: '/etc/cm', type: 'bind', source: vol }] };
+    const limits = { maxEntries: 2, maxBytes: 1 << 20, maxDepth: 4 };
+    await expect(
+      shareFileMounts(agent(), 'c1', spec, NULL_LOGGER, undefined, limits),
+    ).rejects.toMatchObject({
+      code: 'ERR_RUNTIME_VOLUME',
+      kind: 'resource_exhausted',
+      message: expect.stringMatching(/mounted at \/etc\/cm .*shared_volume_max_entries = 2/),
+    });
+    await expect(shareFileMounts(agent(true), 'c1', spec, NULL_LOGGER)).rejects.toMatchObject({
+      code: 'ERR_RUNTIME_VOLUME',
+      message: expect.stringMatching(
+        /cannot copy volume .* \(mounted at \/etc\/cm\) into the guest: guest said no/,
       ),
     });
   });
