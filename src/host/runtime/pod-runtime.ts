@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { describeError, type Logger } from '#src/lib/index.js';
 import type { StateStore } from '#src/host/persist/index.js';
 import { mountRootfs, unmount } from '#src/host/resource/index.js';
@@ -6,6 +5,8 @@ import { RuntimeError, notFound } from './errors.js';
 import { ExitReporter } from './exit-reporter.js';
 import { openHostStdio } from './host-stdio.js';
 import { readOciBundle, sandboxOf } from './oci-bundle.js';
+import { PodContainers } from './pod-containers.js';
+import { PodSandbox } from './pod-sandbox.js';
 import type { BackendContainer, SandboxBackend, SandboxBackendFactory } from './sandbox-backend.js';
 import { TaskProcess } from './task-process.js';
 import type {
@@ -16,7 +17,6 @@ import type {
   ExitInfo,
   ProcessInfo,
 } from './types.js';
-import { PodState } from './pod-state.js';
 
 export interface PodRuntimeOptions {
   readonly namespace: string;
@@ -28,14 +28,6 @@ export interface PodRuntimeOptions {
   readonly socketPath: string;
 }
 
-interface Container {
-  readonly id: string;
-  readonly bundle: string;
-  readonly init: TaskProcess;
-  readonly execs: Map<string, TaskProcess>;
-  readonly isSandbox: boolean;
-}
-
 /**
  * The pod a shim serves: one sandbox backend (VM) and its containers and processes, with explicit
  * lifecycles, ordered events and persisted state.
@@ -43,24 +35,19 @@ interface Container {
 export class PodRuntime {
   readonly #o: PodRuntimeOptions;
   readonly #log: Logger;
-  readonly #containers = new Map<string, Container>();
-  #backend: SandboxBackend | undefined;
-  #state: PodState | undefined;
-  readonly #shutdown = new AbortController();
+  readonly #containers = new PodContainers();
+  readonly #sandbox: PodSandbox;
   readonly #exits: ExitReporter;
 
   constructor(options: PodRuntimeOptions) {
     this.#o = options;
     this.#log = options.logger.child({ subsystem: 'runtime' });
+    this.#sandbox = new PodSandbox({ ...options, logger: this.#log });
     this.#exits = new ExitReporter({
       events: options.events,
       logger: this.#log,
-      signal: this.#shutdown.signal,
+      signal: this.#sandbox.signal,
     });
-  }
-
-  #allProcesses(): TaskProcess[] {
-    return [...this.#containers.values()].flatMap((c) => [...c.execs.values(), c.init]);
   }
 
   get containerCount(): number {
@@ -68,7 +55,7 @@ export class PodRuntime {
   }
 
   get vmPid(): number {
-    return this.#backend?.vmPid ?? 0;
+    return this.#sandbox.vmPid;
   }
 
   async create(spec: CreateTaskSpec, signal?: AbortSignal): Promise<number> {
@@ -92,29 +79,28 @@ export class PodRuntime {
       isSandbox,
     };
     try {
-      if (this.#backend === undefined) {
-        await this.#startSandbox(
-          sandboxId,
-          isSandbox,
-          bundle.annotations,
-          container,
-          mounts,
+      const backend = this.#sandbox.backend;
+      if (backend === undefined) {
+        const { annotations } = bundle;
+        const started = await this.#sandbox.start(
+          { sandboxId, isSandbox, annotations, first: container, mounts },
           signal,
         );
+        this.#watch(started);
       } else {
-        this.#state?.addContainer(spec.containerId, spec.bundle, mounts);
-        await this.#backend.createContainer(container, signal);
+        this.#sandbox.state?.addContainer(spec.containerId, spec.bundle, mounts);
+        await backend.createContainer(container, signal);
       }
     } catch (err) {
       for (const m of mounts) await unmount(m).catch(() => undefined);
-      this.#state?.removeContainer(spec.containerId);
-      if (this.#containers.size === 0) await this.#stopSandbox();
+      this.#sandbox.state?.removeContainer(spec.containerId);
+      if (this.#containers.size === 0) await this.#sandbox.stop();
       throw err;
     }
     // the guest holds its own copy of the rootfs now: the host mount is no longer needed
     for (const m of mounts) await unmount(m).catch(() => undefined);
     const init = new TaskProcess(spec.containerId, '', spec.stdio, this.#log);
-    this.#containers.set(spec.containerId, {
+    this.#containers.add({
       id: spec.containerId,
       bundle: spec.bundle,
       init,
@@ -132,69 +118,16 @@ export class PodRuntime {
     return 0;
   }
 
-  async #startSandbox(
-    sandboxId: string,
-    isSandbox: boolean,
-    annotations: Readonly<Record<string, string>>,
-    first: BackendContainer,
-    mounts: readonly string[],
-    signal?: AbortSignal,
-  ): Promise<void> {
-    if (!isSandbox) {
-      throw new RuntimeError(
-        'failed_precondition',
-        'ERR_RUNTIME_SANDBOX',
-        `container ${first.containerId} belongs to sandbox ${sandboxId}, which this shim does not run`,
-      );
-    }
-    const state = new PodState(
-      this.#o.store,
-      sandboxId,
-      this.#o.namespace,
-      this.#o.shimPid,
-      this.#o.socketPath,
-    );
-    this.#state = state;
-    state.addContainer(first.containerId, first.bundle, mounts);
-    const backend = await this.#o.backends.start(
-      { sandboxId, namespace: this.#o.namespace, annotations, stateDir: state.dir, first },
-      signal,
-    );
-    this.#backend = backend;
-    state.setVm(backend.vmPid, join(state.dir, 'vm'));
+  /** Watches the new sandbox for OOM kills and for the VM's death. */
+  #watch(backend: SandboxBackend): void {
     void this.#exits.watchOom(backend, (id) => this.#containers.has(id));
-    void backend.exited.then(() => this.#exits.vmExited(this.#allProcesses()));
-  }
-
-  #backendOrThrow(): SandboxBackend {
-    if (this.#backend === undefined) {
-      throw new RuntimeError(
-        'failed_precondition',
-        'ERR_RUNTIME_SANDBOX',
-        'the sandbox is not running',
-      );
-    }
-    return this.#backend;
-  }
-
-  #container(id: string): Container {
-    const c = this.#containers.get(id);
-    if (c === undefined) throw notFound(`container ${id}`);
-    return c;
-  }
-
-  #process(containerId: string, execId: string): TaskProcess {
-    const c = this.#container(containerId);
-    if (execId === '') return c.init;
-    const p = c.execs.get(execId);
-    if (p === undefined) throw notFound(`exec ${execId} of container ${containerId}`);
-    return p;
+    void backend.exited.then(() => this.#exits.vmExited(this.#containers.allProcesses()));
   }
 
   async start(containerId: string, execId: string, signal?: AbortSignal): Promise<number> {
-    const p = this.#process(containerId, execId);
+    const p = this.#containers.process(containerId, execId);
     p.lifecycle.require('start', 'created');
-    const backend = this.#backendOrThrow();
+    const backend = this.#sandbox.running();
     const host = await openHostStdio(p.stdio, {
       containerId,
       namespace: this.#o.namespace,
@@ -217,27 +150,13 @@ export class PodRuntime {
   }
 
   async #startExec(backend: SandboxBackend, p: TaskProcess, signal?: AbortSignal): Promise<void> {
-    const pending = this.#pendingExecs.get(p);
-    if (pending === undefined) throw notFound(`exec ${p.execId}`);
-    p.pid = await backend.execProcess(p.containerId, p.execId, pending, p.stdio.terminal, signal);
-    this.#pendingExecs.delete(p);
+    const process = this.#containers.execProcess(p);
+    p.pid = await backend.execProcess(p.containerId, p.execId, process, p.stdio.terminal, signal);
+    this.#containers.execStarted(p);
   }
 
-  readonly #pendingExecs = new Map<TaskProcess, unknown>();
-
   exec(spec: ExecSpec): void {
-    const c = this.#container(spec.containerId);
-    if (spec.execId === '' || c.execs.has(spec.execId)) {
-      throw new RuntimeError(
-        'already_exists',
-        'ERR_RUNTIME_EXISTS',
-        `exec ${spec.execId} already exists in ${spec.containerId}`,
-      );
-    }
-    c.init.lifecycle.require('exec in', 'running');
-    const p = new TaskProcess(spec.containerId, spec.execId, spec.stdio, this.#log);
-    this.#pendingExecs.set(p, spec.process);
-    c.execs.set(spec.execId, p);
+    this.#containers.addExec(spec, this.#log);
     this.#o.events.publish({
       type: 'exec-added',
       containerId: spec.containerId,
@@ -246,8 +165,8 @@ export class PodRuntime {
   }
 
   state(containerId: string, execId: string): ProcessInfo {
-    const c = this.#container(containerId);
-    const p = this.#process(containerId, execId);
+    const c = this.#containers.container(containerId);
+    const p = this.#containers.process(containerId, execId);
     return {
       containerId,
       execId,
@@ -267,7 +186,7 @@ export class PodRuntime {
     all: boolean,
     signal?: AbortSignal,
   ): Promise<void> {
-    const p = this.#process(containerId, execId);
+    const p = this.#containers.process(containerId, execId);
     if (p.lifecycle.is('stopped', 'deleted'))
       throw notFound(`process ${containerId}/${execId || 'init'} (already finished)`);
     if (p.lifecycle.is('created')) {
@@ -275,15 +194,15 @@ export class PodRuntime {
       await this.#exits.report(p, 128 + sig);
       return;
     }
-    await this.#backendOrThrow().signalProcess(containerId, execId, sig, all, signal);
+    await this.#sandbox.running().signalProcess(containerId, execId, sig, all, signal);
   }
 
   wait(containerId: string, execId: string, signal?: AbortSignal): Promise<ExitInfo> {
-    return this.#process(containerId, execId).wait(signal);
+    return this.#containers.process(containerId, execId).wait(signal);
   }
 
   async closeIo(containerId: string, execId: string): Promise<void> {
-    await this.#process(containerId, execId).closeStdin();
+    await this.#containers.process(containerId, execId).closeStdin();
   }
 
   async resizePty(
@@ -292,43 +211,45 @@ export class PodRuntime {
     width: number,
     height: number,
   ): Promise<void> {
-    await this.#process(containerId, execId).resize(width, height);
+    await this.#containers.process(containerId, execId).resize(width, height);
   }
 
   async pids(containerId: string, signal?: AbortSignal): Promise<number[]> {
-    this.#container(containerId);
-    return this.#backendOrThrow().pids(containerId, signal);
+    this.#containers.container(containerId);
+    return this.#sandbox.running().pids(containerId, signal);
   }
 
   async pause(containerId: string, signal?: AbortSignal): Promise<void> {
-    const c = this.#container(containerId);
+    const c = this.#containers.container(containerId);
     c.init.lifecycle.require('pause', 'running');
-    await this.#backendOrThrow().pauseContainer(containerId, signal);
+    await this.#sandbox.running().pauseContainer(containerId, signal);
     c.init.lifecycle.move('paused');
     this.#o.events.publish({ type: 'paused', containerId });
   }
 
   async resume(containerId: string, signal?: AbortSignal): Promise<void> {
-    const c = this.#container(containerId);
+    const c = this.#containers.container(containerId);
     c.init.lifecycle.require('resume', 'paused');
-    await this.#backendOrThrow().resumeContainer(containerId, signal);
+    await this.#sandbox.running().resumeContainer(containerId, signal);
     c.init.lifecycle.move('running');
     this.#o.events.publish({ type: 'resumed', containerId });
   }
 
   async update(containerId: string, resources: unknown, signal?: AbortSignal): Promise<void> {
-    this.#container(containerId).init.lifecycle.require('update', 'running', 'paused', 'created');
-    await this.#backendOrThrow().updateContainer(containerId, resources, signal);
+    this.#containers
+      .container(containerId)
+      .init.lifecycle.require('update', 'running', 'paused', 'created');
+    await this.#sandbox.running().updateContainer(containerId, resources, signal);
   }
 
   async stats(containerId: string, signal?: AbortSignal): Promise<ContainerStats> {
-    this.#container(containerId);
-    return this.#backendOrThrow().stats(containerId, signal);
+    this.#containers.container(containerId);
+    return this.#sandbox.running().stats(containerId, signal);
   }
 
   async delete(containerId: string, execId: string, signal?: AbortSignal): Promise<ExitInfo> {
-    const c = this.#container(containerId);
-    const p = this.#process(containerId, execId);
+    const c = this.#containers.container(containerId);
+    const p = this.#containers.process(containerId, execId);
     if (p.lifecycle.is('running', 'paused')) {
       throw new RuntimeError(
         'failed_precondition',
@@ -345,8 +266,9 @@ export class PodRuntime {
       return info;
     }
     for (const e of c.execs.values()) await e.closeIo();
-    if (this.#backend && !c.isSandbox) {
-      await this.#backend.removeContainer(containerId, signal).catch((err: unknown) => {
+    const backend = this.#sandbox.backend;
+    if (backend && !c.isSandbox) {
+      await backend.removeContainer(containerId, signal).catch((err: unknown) => {
         this.#log.warn('remove container failed', {
           container_id: containerId,
           err: describeError(err),
@@ -354,8 +276,8 @@ export class PodRuntime {
       });
     }
     this.#containers.delete(containerId);
-    this.#state?.removeContainer(containerId);
-    if (c.isSandbox || this.#containers.size === 0) await this.#stopSandbox();
+    this.#sandbox.state?.removeContainer(containerId);
+    if (c.isSandbox || this.#containers.size === 0) await this.#sandbox.stop();
     this.#o.events.publish({
       type: 'task-delete',
       containerId,
@@ -367,25 +289,12 @@ export class PodRuntime {
     return info;
   }
 
-  async #stopSandbox(): Promise<void> {
-    this.#shutdown.abort();
-    const backend = this.#backend;
-    this.#backend = undefined;
-    if (backend) {
-      await backend.stop().catch((err: unknown) => {
-        this.#log.warn('stopping the sandbox failed', { err: describeError(err) });
-      });
-    }
-    this.#state?.remove();
-    this.#state = undefined;
-  }
-
   /** Stops everything (Shutdown with `now`, or a signal): used before the shim exits. */
   async close(): Promise<void> {
     for (const c of this.#containers.values()) {
       for (const p of [...c.execs.values(), c.init]) await p.closeIo();
     }
     this.#containers.clear();
-    await this.#stopSandbox();
+    await this.#sandbox.stop();
   }
 }
