@@ -1,7 +1,7 @@
 // Entry point of the guest agent (bundled to dist/guest/kata-agent.mjs, run as the VM's main
 // program after the initramfs switch_root; see guest/agent/README.md).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonLogger, TraceSwitches, describeError } from '#src/lib/index.js';
@@ -13,7 +13,7 @@ import {
   serveChannel,
 } from '#guest/agent/index.js';
 import { findInitDataDisk, writeInitDataFiles } from '#guest/initdata/index.js';
-import { AGENT_VERSION, loadAgentConfig } from '#guest/config/index.js';
+import { AGENT_VERSION, loadAgentConfig, readAgentCmdline } from '#guest/config/index.js';
 import {
   AllowAllPolicy,
   INITDATA_POLICY_PATH,
@@ -25,18 +25,11 @@ import { CommandMounter, Sandbox } from '#guest/sandbox/index.js';
 import * as native from '#native/index.js';
 
 const boot = Date.now();
-// `--cmdline=<kernel parameters>` replaces /proc/cmdline (running the bundle on a host, in tests).
-const override = process.argv.slice(2).find((a) => a.startsWith('--cmdline='));
-let cmdline = '';
-try {
-  cmdline = override ? override.slice('--cmdline='.length) : readFileSync('/proc/cmdline', 'utf8');
-} catch {
-  // not Linux with /proc: defaults only
-}
-
+// Config from /proc/cmdline, or `--cmdline=<kernel parameters>` (the bundle run on a host, in
+// tests). Unreadable or invalid: fatal (as PID 1 the exit resets the VM), never defaults.
 let parsed: ReturnType<typeof loadAgentConfig>;
 try {
-  parsed = loadAgentConfig(cmdline);
+  parsed = loadAgentConfig(readAgentCmdline(process.argv.slice(2)));
 } catch (err) {
   process.stderr.write(
     JSON.stringify({
