@@ -6,7 +6,8 @@ export type AttesterErrorCode =
   | 'ERR_ATTESTER_TSM'
   | 'ERR_ATTESTER_TSM_RACE'
   | 'ERR_ATTESTER_EVIDENCE'
-  | 'ERR_ATTESTER_UNSUPPORTED';
+  | 'ERR_ATTESTER_UNSUPPORTED'
+  | 'ERR_ATTESTER_IOCTL';
 
 /** Every failure of an attester. */
 export class AttesterError extends CcError {

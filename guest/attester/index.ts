@@ -23,6 +23,7 @@ export {
   type TdxEvidenceJson,
 } from './tdx-attester.js';
 export {
+  SNP_GUEST_DEVICE,
   SNP_TSM_PROVIDER,
   createSnpAttester,
   type SnpAttesterOptions,
@@ -41,4 +42,24 @@ export {
   type SampleEvidenceJson,
   type SampleRuntimeEvent,
 } from './sample-attester.js';
+export {
+  NATIVE_TEE_DEVICE,
+  errnoOf,
+  type DeviceIoctlOptions,
+  type TeeDevice,
+} from './tee-device.js';
+export {
+  SNP_EXT_REPORT_REQ_SIZE,
+  SNP_GET_EXT_REPORT,
+  SNP_GET_REPORT,
+  SNP_GUEST_REQUEST_IOCTL_SIZE,
+  SNP_GUEST_VMM_ERR_BUSY,
+  SNP_GUEST_VMM_ERR_INVALID_LEN,
+  SNP_MAX_CERT_PAGES,
+  SNP_REPORT_REQ_SIZE,
+  SNP_REPORT_RESP_SIZE,
+  requestSnpReportIoctl,
+  type SnpIoctlReport,
+  type SnpIoctlReportRequest,
+} from './sev-guest-ioctl.js';
 export { createAttester, detectTee, type DetectAttesterOptions } from './detect-attester.js';

@@ -45,7 +45,20 @@ const char* ErrnoName(int err) {
     case E2BIG: return "E2BIG";
     case EDQUOT: return "EDQUOT";
     case ELOOP: return "ELOOP";
-    default: return "EUNKNOWN";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case ENXIO: return "ENXIO";
+    case EOVERFLOW: return "EOVERFLOW";
+    case EPROTO: return "EPROTO";
+    case ECANCELED: return "ECANCELED";
+    case ESRCH: return "ESRCH";
+    default: {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+      const char* name = strerrorname_np(err);
+      if (name != nullptr) return name;
+#endif
+      return "EUNKNOWN";
+    }
   }
 }
 
@@ -56,6 +69,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kcc::InitFdPassing(env, exports);
   kcc::InitPty(env, exports);
   kcc::InitXattr(env, exports);
+  kcc::InitIoctl(env, exports);
   return exports;
 }
 
