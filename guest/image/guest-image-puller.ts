@@ -4,7 +4,10 @@ import { isAvailable as nativeAvailable, lsetxattr } from '#native/index.js';
 import { isCcError, isSystemError, type Logger } from '#src/lib/index.js';
 import {
   formatImageReference,
+  isOciError,
+  parseRegistriesConf,
   pullImage,
+  type RegistriesConfig,
   type DecryptionKey,
   type PullImageOptions,
 } from '#src/oci/index.js';
@@ -72,6 +75,7 @@ export class GuestImagePuller implements GuestPullHandler {
       const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
       const pulled = await pullImage(req.reference, join(dir, 'rootfs'), {
         ...(await this.#pullOptions(bounded)),
+        shortName: req.shortName,
         preserveOwnership: true,
         // the scratch store's ext4 takes user.*, trusted.* and security.capability
         setXattr: nativeAvailable() ? lsetxattr : undefined,
@@ -121,7 +125,9 @@ export class GuestImagePuller implements GuestPullHandler {
         );
       return cdh;
     };
+    const registries = await this.#registries(s, needCdh, signal);
     return {
+      registries,
       insecureRegistries: s.insecureRegistries,
       ca: s.extraRootCertificates,
       keyUnwrapper: cdh,
@@ -140,6 +146,46 @@ export class GuestImagePuller implements GuestPullHandler {
               ),
             ),
     };
+  }
+
+  /** registries.conf from the KBS (`registry_configuration_uri`) or inline in cdh.toml. */
+  async #registries(
+    s: ImageSettings,
+    needCdh: (what: string) => CdhClient,
+    signal: AbortSignal,
+  ): Promise<RegistriesConfig | undefined> {
+    let conf = s.registryConfig;
+    const uri = s.registryConfigUri;
+    if (uri !== undefined) {
+      const bytes = await needCdh('registry_configuration_uri').getResource(uri, signal);
+      const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+      let decoded: string;
+      try {
+        decoded = text.decode(bytes);
+      } catch {
+        throw new ImageError(
+          'invalid_argument',
+          'ERR_IMAGE_CONFIG',
+          `registry configuration ${uri}: not UTF-8 text (expected containers-registries.conf TOML)`,
+        );
+      }
+      try {
+        conf = parseRegistriesConf(decoded, uri);
+      } catch (err) {
+        if (!isOciError(err, 'ERR_OCI_REGISTRIES_CONF')) throw err;
+        throw new ImageError(
+          'invalid_argument',
+          'ERR_IMAGE_CONFIG',
+          `registry configuration ${err.message}`,
+          { cause: err },
+        );
+      }
+    }
+    if (conf !== undefined && conf.ignoredKeys.length > 0)
+      this.#o.log.warn('registries.conf keys without meaning in the guest ignored', {
+        keys: conf.ignoredKeys,
+      });
+    return conf;
   }
 
   /** Turns a failed pull into the error CreateContainer reports. */
@@ -168,6 +214,8 @@ export class GuestImagePuller implements GuestPullHandler {
         { cause: err },
       );
     }
+    // configuration and CDH errors already say what is wrong and where
+    if (err instanceof ImageError) return err;
     if (isCcError(err)) {
       return new ImageError(err.kind, 'ERR_IMAGE_PULL', `guest pull of ${image}: ${err.message}`, {
         cause: err,

@@ -1,6 +1,11 @@
 import { posix } from 'node:path';
 import { isPlainObject } from '#src/lib/index.js';
-import { formatImageReference, parseImageReference, type ImageReference } from '#src/oci/index.js';
+import {
+  formatImageReference,
+  parseImageReference,
+  shortNameOf,
+  type ImageReference,
+} from '#src/oci/index.js';
 import { checkId, type StorageSpec } from '#guest/sandbox/index.js';
 import { badStorage } from './errors.js';
 
@@ -14,6 +19,8 @@ const MAX_METADATA_ENTRIES = 256;
 export interface GuestPullRequest {
   readonly containerId: string;
   readonly reference: ImageReference;
+  /** The name when the source was a short one (`busybox`): registries.conf search/aliases apply. */
+  readonly shortName: string | undefined;
   /** Where the rootfs must appear: `<storageRoot>/<containerId>/rootfs`. */
   readonly mountPoint: string;
   /** `image_guest_pull` metadata (the container's CRI annotations as the runtime sent them). */
@@ -86,7 +93,13 @@ export function parseGuestPullStorage(
     throw badStorage(
       `storage.source ${formatImageReference(reference)} differs from the io.kubernetes.cri.image-name metadata ${JSON.stringify(named)}`,
     );
-  return { containerId: cid, reference, mountPoint: expected, metadata };
+  return {
+    containerId: cid,
+    reference,
+    shortName: shortNameOf(s.source),
+    mountPoint: expected,
+    metadata,
+  };
 }
 
 function sameImage(name: string, ref: ImageReference): boolean {

@@ -2,6 +2,8 @@ import { parse as parseToml } from 'smol-toml';
 import { isPlainObject, Secret } from '#src/lib/index.js';
 import {
   parseSignaturePolicy,
+  registriesConfigFromObject,
+  type RegistriesConfig,
   type CredentialsLookup,
   type RegistryCredentials,
   type SignaturePolicy,
@@ -15,6 +17,10 @@ export interface ImageSettings {
   readonly policyUri: string | undefined;
   /** `authenticated_registry_credentials_uri`: containers auth.json as a KBS resource. */
   readonly credentialsUri: string | undefined;
+  /** `registry_configuration_uri`: containers-registries.conf v2 as a KBS resource. */
+  readonly registryConfigUri: string | undefined;
+  /** `[image.registry_config]`: the same document inline in cdh.toml. */
+  readonly registryConfig: RegistriesConfig | undefined;
   /** `extra_root_certificates`: PEM CA certificates for TLS registries. */
   readonly extraRootCertificates: readonly string[];
   /** Hosts spoken to over plain HTTP (`insecure_registries` and `agent.insecure_registries`). */
@@ -28,6 +34,8 @@ const SUPPORTED = [
   'authenticated_registry_credentials_uri',
   'extra_root_certificates',
   'insecure_registries',
+  'registry_configuration_uri',
+  'registry_config',
 ];
 const HOST_PORT = /^[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:.]+\](?::[0-9]{1,5})?$/;
 const KBS_URI =
@@ -86,7 +94,15 @@ export function parseImageSettings(
     ...strings(image['insecure_registries'], `${at}.insecure_registries`),
     ...cmdlineInsecure,
   ].map((h) => checkRegistryHost(h, 'insecure registry'));
+  const registryConfigUri = kbsUri(
+    image['registry_configuration_uri'],
+    `${at}.registry_configuration_uri`,
+  );
+  if (registryConfigUri !== undefined && image['registry_config'] !== undefined)
+    throw bad(`${at}: give registry_configuration_uri or [image.registry_config], not both`);
   return Object.freeze({
+    registryConfigUri,
+    registryConfig: inlineRegistryConfig(image['registry_config'], `${at}.registry_config`),
     policyUri: kbsUri(image['image_security_policy_uri'], `${at}.image_security_policy_uri`),
     credentialsUri: kbsUri(
       image['authenticated_registry_credentials_uri'],
@@ -100,6 +116,15 @@ export function parseImageSettings(
     insecureRegistries: [...new Set(insecure)],
     ignoredKeys: Object.keys(image).filter((k) => !SUPPORTED.includes(k)),
   });
+}
+
+function inlineRegistryConfig(v: unknown, at: string): RegistriesConfig | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return registriesConfigFromObject(v, at);
+  } catch (err) {
+    throw bad(err instanceof Error ? err.message : String(err), err);
+  }
 }
 
 /**

@@ -19,7 +19,9 @@ export type OciErrorCode =
   | 'ERR_OCI_UNSAFE_ENTRY'
   | 'ERR_OCI_UNPACK'
   | 'ERR_OCI_NO_SPACE'
-  | 'ERR_OCI_DESTINATION';
+  | 'ERR_OCI_DESTINATION'
+  | 'ERR_OCI_REGISTRIES_CONF'
+  | 'ERR_OCI_BLOCKED';
 
 export class OciError extends CcError {
   declare readonly code: OciErrorCode;

@@ -27,6 +27,20 @@ export type { PullProgressEvent } from './progress.js';
 export * from './ocicrypt/index.js';
 export * from './signature/index.js';
 export * from './unpack/index.js';
+export {
+  parseRegistriesConf,
+  registriesConfigFromObject,
+  type RegistriesConfig,
+  type RegistryRule,
+  type RegistryMirrorRule,
+  type PullFromMirror,
+} from './registries-conf.js';
+export {
+  pullSourcesOf,
+  shortNameCandidates,
+  findRegistryRule,
+  type PullSource,
+} from './pull-sources.js';
 export { pullImage, type PullImageOptions, type PulledImage } from './pull-image.js';
 export {
   fetchImageConfig,

@@ -32,6 +32,8 @@ import {
   parseImageReference,
   type ImageReference,
 } from './reference.js';
+import { pullSourcesOf, shortNameCandidates } from './pull-sources.js';
+import type { RegistriesConfig } from './registries-conf.js';
 import { RegistryClient, type RetryPolicy } from './registry-client.js';
 import { enforceSignaturePolicy, type SignaturePolicy } from './signature/index.js';
 import { unpackLayer, type UnpackOptions } from './unpack/index.js';
@@ -48,6 +50,16 @@ export interface PullImageOptions {
   readonly insecureRegistries?: readonly string[] | undefined;
   readonly ca?: readonly string[] | undefined;
   readonly mirrors?: Readonly<Record<string, readonly string[]>> | undefined;
+  /**
+   * containers-registries.conf v2 (blocked prefixes, remapping, mirrors, plain HTTP); replaces
+   * `mirrors`. Content is digest-checked whichever source serves it.
+   */
+  readonly registries?: RegistriesConfig | undefined;
+  /**
+   * The short name the reference was written as (`shortNameOf`), so `[aliases]` and
+   * `unqualified-search-registries` of `registries` apply; undefined for a qualified name.
+   */
+  readonly shortName?: string | undefined;
   readonly platform?: Platform | undefined;
   readonly retry?: RetryPolicy | undefined;
   readonly preserveOwnership?: boolean | undefined;
@@ -101,6 +113,38 @@ export async function resolveManifest(
       `index entry ${chosen.digest} is itself an index`,
     );
   return { manifestDigest: top.digest, imageDigest: chosen.digest, manifest };
+}
+
+/** The first candidate name that resolves (a short name may stand for several). */
+async function resolveCandidate(
+  client: RegistryClient,
+  candidates: readonly ImageReference[],
+  opts: PullImageOptions,
+): Promise<{ ref: ImageReference; resolved: ResolvedManifest }> {
+  const reasons: string[] = [];
+  for (const [i, ref] of candidates.entries()) {
+    try {
+      return { ref, resolved: await resolveManifest(client, ref, opts.platform, opts.signal) };
+    } catch (err) {
+      const next =
+        i + 1 < candidates.length &&
+        opts.signal?.aborted !== true &&
+        err instanceof OciError &&
+        ['ERR_OCI_NOT_FOUND', 'ERR_OCI_REGISTRY', 'ERR_OCI_BLOCKED'].includes(err.code);
+      if (!next && reasons.length === 0) throw err;
+      reasons.push(
+        `${formatImageReference(ref)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      if (!next)
+        throw new OciError(
+          err instanceof OciError ? err.kind : 'unavailable',
+          err instanceof OciError ? err.code : 'ERR_OCI_REGISTRY',
+          `no candidate of the short name resolved: ${reasons.join('; ')}`,
+          { cause: err },
+        );
+    }
+  }
+  throw new OciError('invalid_argument', 'ERR_OCI_REFERENCE', 'no image name to pull');
 }
 
 function credentialsLookup(
@@ -231,20 +275,26 @@ export async function pullImage(
   opts: PullImageOptions = {},
 ): Promise<PulledImage> {
   const started = Date.now();
-  const ref = typeof reference === 'string' ? parseImageReference(reference) : reference;
+  const named = typeof reference === 'string' ? parseImageReference(reference) : reference;
   const log = (opts.log ?? NULL_LOGGER).child({
     subsystem: 'oci',
-    image: formatImageReference(ref),
+    image: formatImageReference(named),
   });
+  const conf = opts.registries;
   const client = new RegistryClient({
-    credentials: credentialsLookup(opts.auth, ref.registry),
+    credentials: credentialsLookup(opts.auth, named.registry),
     insecureRegistries: opts.insecureRegistries,
     ca: opts.ca,
     mirrors: opts.mirrors,
+    sources: conf ? (r) => pullSourcesOf(conf, r) : undefined,
     retry: opts.retry,
     log,
   });
-  const resolved = await resolveManifest(client, ref, opts.platform, opts.signal);
+  const candidates =
+    conf && opts.shortName !== undefined
+      ? shortNameCandidates(conf, opts.shortName, named)
+      : [named];
+  const { ref, resolved } = await resolveCandidate(client, candidates, opts);
   if (opts.policy)
     await enforceSignaturePolicy(opts.policy, {
       reference: ref,

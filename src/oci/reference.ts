@@ -90,6 +90,17 @@ export function parseImageReference(raw: string): ImageReference {
   };
 }
 
+/**
+ * The name of a short reference (`busybox`, `team/app:1` → `busybox`, `team/app`: no registry
+ * component, tag and digest dropped), or undefined for a fully-qualified one.
+ */
+export function shortNameOf(raw: string): string | undefined {
+  const name = raw.replace(/@.*$/, '').replace(/:[^/]*$/, '');
+  return splitRegistry(name)[0] === DOCKER_HUB && !/^(?:docker\.io|index\.docker\.io)\//.test(name)
+    ? name
+    : undefined;
+}
+
 /** The canonical string form, e.g. `docker.io/library/busybox:latest` or `…@sha256:…`. */
 export function formatImageReference(ref: ImageReference): string {
   const base = `${ref.registry}/${ref.repository}`;

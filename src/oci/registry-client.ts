@@ -5,8 +5,10 @@ import { Authenticator, notAuthorized, type CredentialsLookup } from './auth.js'
 import { digestMismatch, digestOf, parseDigest } from './digest-stream.js';
 import { OciError, isOciError } from './errors.js';
 import { isTransientNetworkError, readBody, sendHttp } from './http-transport.js';
+import { combinedFailure, statusError, toRegistryError } from './registry-errors.js';
 import type { Descriptor } from './manifest.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
+import type { PullSource } from './pull-sources.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, type ImageReference } from './reference.js';
 
 export interface RetryPolicy {
@@ -26,6 +28,11 @@ export interface RegistryClientOptions {
   readonly ca?: readonly string[] | undefined;
   /** Mirrors tried in order before the registry itself, keyed by registry host. */
   readonly mirrors?: Readonly<Record<string, readonly string[]>> | undefined;
+  /**
+   * Where an image is fetched from, in order (registries.conf: mirrors, then the remapped
+   * registry; see `pullSourcesOf`). Replaces `mirrors`. May throw (a blocked prefix).
+   */
+  readonly sources?: ((ref: ImageReference) => readonly PullSource[]) | undefined;
   readonly retry?: RetryPolicy | undefined;
   readonly idleTimeoutMs?: number | undefined;
   readonly log?: Logger | undefined;
@@ -39,8 +46,13 @@ export interface FetchedManifest {
 }
 
 interface Endpoint {
+  /** `host:port` spoken to (Docker Hub's API host for docker.io). */
   readonly host: string;
   readonly base: string;
+  /** The registry name credentials are looked up by (a mirror's own, never the origin's). */
+  readonly registry: string;
+  readonly repository: string;
+  readonly mirror: boolean;
 }
 
 /** The OCI distribution API, read side: manifests and blobs with auth, mirrors, retries, resume. */
@@ -59,35 +71,50 @@ export class RegistryClient {
     this.#log = options.log ?? NULL_LOGGER;
   }
 
-  #endpoints(registry: string): Endpoint[] {
-    const hosts = [
-      ...(this.#opts.mirrors?.[registry] ?? []),
-      registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry,
-    ];
-    const list = hosts.map((h) => {
-      const host = h.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-      const insecure =
-        h.startsWith('http://') || (this.#opts.insecureRegistries ?? []).includes(host);
-      return { host, base: `${insecure ? 'http' : 'https'}://${host}` };
+  #endpoints(ref: ImageReference): Endpoint[] {
+    const sources: readonly PullSource[] = this.#opts.sources
+      ? this.#opts.sources(ref)
+      : [
+          ...(this.#opts.mirrors?.[ref.registry] ?? []).map((h) => ({
+            reference: { ...ref, registry: h.replace(/^https?:\/\//, '').replace(/\/+$/, '') },
+            insecure: h.startsWith('http://'),
+            mirror: true,
+          })),
+          { reference: ref, insecure: false, mirror: false },
+        ];
+    const list = sources.map((src) => {
+      const registry = src.reference.registry;
+      const host = registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
+      const insecure = src.insecure || (this.#opts.insecureRegistries ?? []).includes(host);
+      return {
+        host,
+        base: `${insecure ? 'http' : 'https'}://${host}`,
+        registry,
+        repository: src.reference.repository,
+        mirror: src.mirror,
+      };
     });
-    const pref = this.#preferred.get(registry);
-    return pref ? [pref, ...list.filter((e) => e.host !== pref.host)] : list;
+    const pref = this.#preferred.get(preferredKey(ref));
+    const same = (a: Endpoint, b: Endpoint): boolean =>
+      a.base === b.base && a.repository === b.repository;
+    return pref && list.some((e) => same(e, pref))
+      ? [pref, ...list.filter((e) => !same(e, pref))]
+      : list;
   }
 
   /** One request with auth challenges answered and transient failures retried. */
   async #request(
-    ref: ImageReference,
     endpoint: Endpoint,
     path: string,
     headers: OutgoingHttpHeaders,
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
-    const scope = `repository:${ref.repository}:pull`;
+    const scope = `repository:${endpoint.repository}:pull`;
     let delay = this.#retry.initialDelayMs;
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal, `pull from ${endpoint.host}`);
       try {
-        const res = await this.#authorized(ref, endpoint, path, headers, scope, signal);
+        const res = await this.#authorized(endpoint, path, headers, scope, signal);
         const status = res.statusCode ?? 0;
         if ((status >= 500 || status === 429) && attempt < this.#retry.attempts) {
           res.resume();
@@ -104,14 +131,13 @@ export class RegistryClient {
   }
 
   async #authorized(
-    ref: ImageReference,
     endpoint: Endpoint,
     path: string,
     headers: OutgoingHttpHeaders,
     scope: string,
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
-    const url = new URL(`${endpoint.base}/v2/${ref.repository}/${path}`);
+    const url = new URL(`${endpoint.base}/v2/${endpoint.repository}/${path}`);
     let authorization = this.#auth.cached(endpoint.host, scope);
     for (let round = 0; ; round++) {
       const res = await sendHttp({
@@ -126,15 +152,15 @@ export class RegistryClient {
       const challenge = res.headers['www-authenticate'];
       if (round > 0 || challenge === undefined) {
         throw notAuthorized(
-          ref.registry,
-          ref.repository,
+          endpoint.registry,
+          endpoint.repository,
           authorization ? 'credentials rejected' : 'no challenge offered',
         );
       }
       authorization = await this.#auth.respond(
-        ref.registry,
+        endpoint.registry,
         endpoint.host,
-        ref.repository,
+        endpoint.repository,
         scope,
         challenge,
         signal,
@@ -142,50 +168,67 @@ export class RegistryClient {
     }
   }
 
-  /** GETs a manifest or index by tag or digest, digest-checked when pinned, size-limited. */
+  /**
+   * GETs a manifest or index by tag or digest, digest-checked when pinned, size-limited. Each
+   * source is tried in order; a mirror that fails (unreachable, missing, refusing, or serving
+   * bytes of the wrong digest) is passed over, and when all fail every reason is reported.
+   */
   async getManifest(
     ref: ImageReference,
     reference: string,
     limit: number,
     signal?: AbortSignal,
   ): Promise<FetchedManifest> {
-    let lastErr: unknown;
-    for (const endpoint of this.#endpoints(ref.registry)) {
+    const endpoints = this.#endpoints(ref);
+    const failures: { endpoint: Endpoint; err: unknown }[] = [];
+    for (const endpoint of endpoints) {
       try {
-        const res = await this.#request(
-          ref,
-          endpoint,
-          `manifests/${reference}`,
-          { accept: MANIFEST_ACCEPT },
-          signal,
-        );
-        const status = res.statusCode ?? 0;
-        if (status !== 200) {
-          res.resume();
-          throw statusError(status, `manifest ${ref.repository}:${reference}`, endpoint.host);
-        }
-        const bytes = await readBody(res, limit, `manifest ${ref.repository}@${reference}`);
-        const pinned = reference.includes(':') ? parseDigest(reference) : undefined;
-        const digest = digestOf(bytes, pinned?.algorithm ?? 'sha256');
-        if (pinned && digest !== reference)
-          throw digestMismatch(`manifest ${ref.repository}`, reference, digest);
-        this.#preferred.set(ref.registry, endpoint);
-        const ct = res.headers['content-type'];
-        return { bytes, contentType: ct, digest };
+        const got = await this.#manifestFrom(endpoint, reference, limit, signal);
+        this.#preferred.set(preferredKey(ref), endpoint);
+        return got;
       } catch (err) {
+        if (signal?.aborted) throw err;
+        // the registry itself refusing credentials or serving wrong bytes is final
         if (
-          isOciError(err, 'ERR_OCI_UNAUTHORIZED') ||
-          isOciError(err, 'ERR_OCI_DIGEST_MISMATCH') ||
-          signal?.aborted
+          !endpoint.mirror &&
+          (isOciError(err, 'ERR_OCI_UNAUTHORIZED') || isOciError(err, 'ERR_OCI_DIGEST_MISMATCH'))
         )
           throw err;
-        lastErr = err;
+        failures.push({ endpoint, err });
         this.#log.debug('endpoint failed', { host: endpoint.host, error: String(err) });
       }
     }
-    throw lastErr instanceof Error
-      ? lastErr
-      : new OciError('unavailable', 'ERR_OCI_REGISTRY', 'no registry endpoint');
+    throw combinedFailure(failures, `manifest ${ref.repository}:${reference}`);
+  }
+
+  async #manifestFrom(
+    endpoint: Endpoint,
+    reference: string,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Promise<FetchedManifest> {
+    const what = `manifest ${endpoint.repository}:${reference}`;
+    const res = await this.#request(
+      endpoint,
+      `manifests/${reference}`,
+      { accept: MANIFEST_ACCEPT },
+      signal,
+    );
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      res.resume();
+      throw statusError(status, what, endpoint.host);
+    }
+    const bytes = await readBody(res, limit, `manifest ${endpoint.repository}@${reference}`);
+    const pinned = reference.includes(':') ? parseDigest(reference) : undefined;
+    const digest = digestOf(bytes, pinned?.algorithm ?? 'sha256');
+    if (pinned && digest !== reference)
+      throw digestMismatch(
+        `manifest ${endpoint.repository} from ${endpoint.host}`,
+        reference,
+        digest,
+      );
+    return { bytes, contentType: res.headers['content-type'], digest };
   }
 
   /** A small blob (config, signature payload) read whole, size-limited and digest-checked. */
@@ -220,7 +263,6 @@ export class RegistryClient {
 
   /** GETs the blob from `offset` on, falling through the endpoints on 404 or unreachable. */
   async #openAt(
-    ref: ImageReference,
     desc: Descriptor,
     endpoints: readonly Endpoint[],
     first: number,
@@ -235,7 +277,7 @@ export class RegistryClient {
       let res: IncomingMessage;
       try {
         const headers = offset > 0 ? { range: `bytes=${String(offset)}-` } : {};
-        res = await this.#request(ref, endpoint, `blobs/${desc.digest}`, headers, signal);
+        res = await this.#request(endpoint, `blobs/${desc.digest}`, headers, signal);
       } catch (err) {
         if (!isOciError(err, 'ERR_OCI_REGISTRY') || last) throw err;
         continue;
@@ -270,13 +312,13 @@ export class RegistryClient {
     desc: Descriptor,
     signal: AbortSignal | undefined,
   ): AsyncGenerator<Buffer> {
-    const endpoints = this.#endpoints(ref.registry);
+    const endpoints = this.#endpoints(ref);
     let offset = 0;
     let failures = 0;
     let delay = this.#retry.initialDelayMs;
     let index = 0;
     for (;;) {
-      const opened = await this.#openAt(ref, desc, endpoints, index, offset, signal);
+      const opened = await this.#openAt(desc, endpoints, index, offset, signal);
       index = opened.index;
       let skip = opened.skip;
       const before = offset;
@@ -311,27 +353,6 @@ export class RegistryClient {
   }
 }
 
-function statusError(status: number, what: string, host: string): OciError {
-  if (status === 404)
-    return new OciError('not_found', 'ERR_OCI_NOT_FOUND', `${what} not found on ${host}`);
-  if (status === 403)
-    return new OciError(
-      'permission_denied',
-      'ERR_OCI_UNAUTHORIZED',
-      `Not authorized: ${host} denied ${what} (403)`,
-    );
-  return new OciError(
-    status >= 500 ? 'unavailable' : 'internal',
-    'ERR_OCI_REGISTRY',
-    `${host} answered ${String(status)} for ${what}`,
-  );
-}
-
-function toRegistryError(err: unknown, host: string): Error {
-  if (err instanceof OciError) return err;
-  if (err instanceof Error && err.name === 'AbortError') return err;
-  const text = err instanceof Error ? err.message : String(err);
-  return new OciError('unavailable', 'ERR_OCI_REGISTRY', `cannot reach registry ${host}: ${text}`, {
-    cause: err,
-  });
+function preferredKey(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
 }

@@ -38,8 +38,33 @@ describe('parseImageSettings', () => {
     expect(s.ignoredKeys).toEqual(['max_concurrent_layer_downloads_per_image']);
   });
 
+  test('reads registry_configuration_uri, or an inline [image.registry_config]', () => {
+    const byUri = parseImageSettings(
+      '[image]\nregistry_configuration_uri = "kbs:///default/registry-configuration/test"\n',
+    );
+    expect(byUri.registryConfigUri).toBe('kbs:///default/registry-configuration/test');
+    expect(byUri.registryConfig).toBeUndefined();
+    expect(byUri.ignoredKeys).toEqual([]);
+    const inline = parseImageSettings(
+      '[image]\n[[image.registry_config.registry]]\nlocation = "r.example"\n[[image.registry_config.registry.mirror]]\nlocation = "m.example"\n',
+    );
+    expect(inline.registryConfig?.registries[0]?.mirrors[0]?.location).toBe('m.example');
+  });
+
   test.each([
     ['image = 3', /\[image\] must be a table/],
+    [
+      '[image]\nregistry_configuration_uri = "file:///etc/containers/registries.conf"',
+      /kbs:\/\/\//,
+    ],
+    [
+      '[image]\nregistry_configuration_uri = "kbs:///a/b/c"\n[image.registry_config]\nunqualified-search-registries = []',
+      /not both/,
+    ],
+    [
+      '[image]\n[[image.registry_config.registry]]\nlocaton = "r.example"',
+      /^cdh\.toml image\.registry_config: registry\[0\]: unknown key "locaton"/,
+    ],
     ['[image]\nimage_security_policy_uri = "https://evil/policy.json"', /kbs:\/\/\//],
     ['[image]\nimage_security_policy_uri = "kbs:///../../x"', /kbs:\/\/\//],
     ['[image]\ninsecure_registries = "r:5000"', /array of strings/],
