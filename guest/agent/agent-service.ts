@@ -11,6 +11,11 @@ import {
 } from '#guest/sandbox/index.js';
 import type { AgentPolicy } from '#guest/policy/index.js';
 import { GuestNetwork } from '#guest/network/index.js';
+import {
+  removeAllUnsealedVolumes,
+  removeUnsealedVolumes,
+  unsealVolumes,
+} from './sealed-volumes.js';
 import { AgentError } from './errors.js';
 import { hasSealedEnv, unsealEnv, type SecretUnsealer } from './sealed-env.js';
 import { createNetworkHandlers } from './network-handlers.js';
@@ -45,6 +50,8 @@ export interface AgentServiceOptions {
   readonly network?: GuestNetwork | undefined;
   /** Where CopyFile may write (default /run/kata-containers/shared/containers). */
   readonly copyFileRoot?: string | undefined;
+  /** Where unsealed copies of volumes go (default `SEALED_VOLUME_ROOT`, inside the storage root). */
+  readonly sealedVolumeRoot?: string | undefined;
 }
 
 type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
@@ -106,6 +113,7 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
     }),
     DestroySandbox: guard('DestroySandboxRequest', async () => {
       await sb.destroy();
+      await removeAllUnsealedVolumes(o.sealedVolumeRoot);
       o.log.info('sandbox destroyed');
       if (o.onDestroyed) setImmediate(o.onDestroyed);
       return empty;
@@ -117,12 +125,17 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
       if (req.shared_mounts.length > 0) throw unsupported('CreateContainerRequest.shared_mounts');
       if (req.stdin_port !== 0 || req.stdout_port !== 0 || req.stderr_port !== 0)
         throw unsupported('CreateContainerRequest stdio ports');
-      await sb.createContainer(
-        cid,
-        await unsealSpec(fromAgentSpec(req.OCI), o, ctx.signal),
-        fromAgentStorages(req.storages),
-        ctx.signal,
-      );
+      try {
+        await sb.createContainer(
+          cid,
+          await unsealSpec(cid, fromAgentSpec(req.OCI), o, ctx.signal),
+          fromAgentStorages(req.storages),
+          ctx.signal,
+        );
+      } catch (err) {
+        await removeUnsealedVolumes(cid, o.sealedVolumeRoot);
+        throw err;
+      }
       if (req.exec_id !== '') initAlias.set(cid, req.exec_id);
       o.log.info('container created', { container_id: cid });
       return empty;
@@ -135,6 +148,7 @@ export function createAgentService(o: AgentServiceOptions): ServiceImpl<AgentMet
     RemoveContainer: guard('RemoveContainerRequest', async (req) => {
       const cid = checkId(req.container_id, 'container_id');
       await sb.removeContainer(cid);
+      await removeUnsealedVolumes(cid, o.sealedVolumeRoot);
       initAlias.delete(cid);
       o.log.info('container removed', { container_id: cid });
       return empty;
@@ -267,12 +281,24 @@ async function guestDetails(
   };
 }
 
-/** The spec with its sealed environment values unsealed (after the policy saw them sealed). */
+/**
+ * The spec with its sealed environment values and sealed secret files unsealed (after the policy
+ * saw them sealed).
+ */
 async function unsealSpec(
-  spec: ContainerSpec,
+  containerId: string,
+  withSealed: ContainerSpec,
   o: AgentServiceOptions,
   signal: AbortSignal | undefined,
 ): Promise<ContainerSpec> {
+  const spec = await unsealVolumes(withSealed, {
+    containerId,
+    unsealer: o.unsealer,
+    copyRoot: o.copyFileRoot,
+    unsealedRoot: o.sealedVolumeRoot,
+    log: o.log,
+    signal,
+  });
   const { process: init } = spec;
   if (!hasSealedEnv(init.env)) return spec;
   if (!o.unsealer)

@@ -27,3 +27,11 @@ export {
   unsealEnv,
 } from './sealed-env.js';
 export type { CdhUnsealerOptions, SecretUnsealer } from './sealed-env.js';
+export {
+  SEALED_VOLUME_LIMITS,
+  SEALED_VOLUME_ROOT,
+  removeAllUnsealedVolumes,
+  removeUnsealedVolumes,
+  unsealVolumes,
+} from './sealed-volumes.js';
+export type { SealedVolumeOptions } from './sealed-volumes.js';
