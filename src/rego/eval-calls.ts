@@ -24,8 +24,12 @@ interface CallTarget {
   readonly arity: number;
 }
 
+/** Cached on a call that names neither a builtin nor a function (print, mock-only names). */
+const NO_TARGET = Symbol('no target');
+
 function resolveTarget(ev: Evaluator, t: CallTerm): CallTarget | undefined {
-  const cached = t.resolved as CallTarget | undefined;
+  const cached = t.resolved as CallTarget | typeof NO_TARGET | undefined;
+  if (cached === NO_TARGET) return undefined;
   if (cached) return cached;
   const name = t.fn.join('.');
   let target: CallTarget | undefined;
@@ -37,7 +41,7 @@ function resolveTarget(ev: Evaluator, t: CallTerm): CallTarget | undefined {
     const builtin = ev.opts.builtins.get(name);
     if (builtin) target = { name, group: undefined, builtin, arity: builtin.arity };
   }
-  if (target) t.resolved = target;
+  t.resolved = target ?? NO_TARGET;
   return target;
 }
 
@@ -178,10 +182,13 @@ export function callBuiltin(
 function evalPrint(ev: Evaluator, t: CallTerm, env: Env, k: ValueCont): boolean {
   const sink = ev.opts.print;
   if (!sink) return k(true);
-  const parts = t.args.map((a) => {
-    const first = ev.firstValue(a, env);
-    return first === undefined ? '<undefined>' : formatPrintArg(first);
-  });
-  sink(parts.join(' '));
+  // `+` builds the line as a rope: printed policy values are not copied unless the line is read
+  let line = '';
+  for (let i = 0; i < t.args.length; i++) {
+    const first = ev.firstValue(t.args[i] as Term, env);
+    if (i > 0) line += ' ';
+    line += first === undefined ? '<undefined>' : formatPrintArg(first);
+  }
+  sink(line);
   return k(true);
 }

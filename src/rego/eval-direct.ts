@@ -9,12 +9,16 @@ import { RegoObject, RegoSet, type RegoValue } from './value.js';
 export const ITER = Symbol('iter');
 export type Direct = RegoValue | undefined | typeof ITER;
 
-const VARS = new WeakMap<Term, readonly string[]>();
+const VARS = Symbol('vars');
 const ROOTS = new Set(['input', 'data']);
 
-/** Variables a term reads outside comprehension bodies (cached per term). */
+interface VarsSlot {
+  [VARS]?: readonly string[];
+}
+
+/** Variables a term reads outside comprehension bodies (cached on the term). */
 export function varsOf(t: Term): readonly string[] {
-  let vs = VARS.get(t);
+  let vs = (t as VarsSlot)[VARS];
   if (vs) return vs;
   const out = new Set<string>();
   const visit = (x: Term): void => {
@@ -48,7 +52,7 @@ export function varsOf(t: Term): readonly string[] {
   };
   visit(t);
   vs = [...out];
-  VARS.set(t, vs);
+  (t as VarsSlot)[VARS] = vs;
   return vs;
 }
 

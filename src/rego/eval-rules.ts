@@ -139,6 +139,7 @@ function evalClauses(
   }
 }
 
+/** Binds arguments; plain variable patterns (the usual case) without a continuation each. */
 function bindArgs(
   ev: Evaluator,
   pats: readonly Term[],
@@ -147,8 +148,30 @@ function bindArgs(
   env: Env,
   k: Cont,
 ): boolean {
-  if (args === undefined || i === pats.length) return k();
-  return ev.unifyValue(pats[i] as Term, args[i] as RegoValue, env, () =>
-    bindArgs(ev, pats, args, i + 1, env, k),
-  );
+  if (args === undefined) return k();
+  const start = i;
+  let bound: string[] | undefined;
+  let ok = true;
+  for (; i < pats.length; i++) {
+    const p = pats[i] as Term;
+    if (p.type !== 'var' || p.name === 'input' || p.name === 'data') break;
+    const a = args[i] as RegoValue;
+    const cur = env.get(p.name);
+    if (cur === undefined) {
+      env.set(p.name, a);
+      (bound ??= []).push(p.name);
+    } else if (!equal(cur, a)) {
+      ok = false;
+      break;
+    }
+  }
+  try {
+    if (!ok) return false;
+    if (i === pats.length) return k();
+    return ev.unifyValue(pats[i] as Term, args[i] as RegoValue, env, () =>
+      bindArgs(ev, pats, args, i + 1, env, k),
+    );
+  } finally {
+    if (bound && i > start) for (const n of bound) env.delete(n);
+  }
 }

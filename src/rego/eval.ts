@@ -8,7 +8,7 @@ import { collectSingle, groupValue } from './eval-rules.js';
 import { directCall, evalCall } from './eval-calls.js';
 import { direct, isDeterministic, ITER, type Direct } from './eval-direct.js';
 import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
-import { constOf, entriesOf, isCollection, lookup, needsPattern } from './term-info.js';
+import { constOf, entriesOf, isCollection, lookup, needsPattern, someEntry } from './term-info.js';
 import { RegoObject, RegoSet, type RegoValue } from './value.js';
 
 export type Env = Map<string, RegoValue>;
@@ -65,15 +65,13 @@ export class Evaluator {
       case 'some':
         return k();
       case 'somein':
-        return this.evalTerm(e.domain, env, (coll) => {
-          for (const [key, val] of entriesOf(coll)) {
-            const stop = this.unifyValue(e.value, val, env, () =>
+        return this.evalTerm(e.domain, env, (coll) =>
+          someEntry(coll, (key, val) =>
+            this.unifyValue(e.value, val, env, () =>
               e.key ? this.unifyValue(e.key, key, env, k) : k(),
-            );
-            if (stop) return true;
-          }
-          return false;
-        });
+            ),
+          ),
+        );
       case 'every':
         return this.evalEvery(e, env, k);
       case 'not': {
@@ -91,7 +89,7 @@ export class Evaluator {
     const seen = { iterable: false };
     const failed = this.evalTerm(e.domain, env, (coll) => {
       seen.iterable = isCollection(coll);
-      for (const [key, val] of entriesOf(coll)) {
+      return someEntry(coll, (key, val) => {
         const prevV = env.get(e.value.name);
         env.set(e.value.name, val);
         if (e.key) env.set(e.key.name, key);
@@ -99,9 +97,8 @@ export class Evaluator {
         if (e.key) env.delete(e.key.name);
         if (prevV === undefined) env.delete(e.value.name);
         else env.set(e.value.name, prevV);
-        if (!found) return true;
-      }
-      return false;
+        return !found;
+      });
     });
     return !failed && seen.iterable ? k() : false;
   }
@@ -243,10 +240,9 @@ export class Evaluator {
         return c === undefined ? false : this.walkValue(c, path, j, env, k);
       });
     }
-    for (const [key, child] of entriesOf(base)) {
-      if (this.unifyValue(kt, key, env, () => this.walkValue(child, path, j, env, k))) return true;
-    }
-    return false;
+    return someEntry(base, (key, child) =>
+      this.unifyValue(kt, key, env, () => this.walkValue(child, path, j, env, k)),
+    );
   }
 
   walkData(

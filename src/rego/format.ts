@@ -46,7 +46,22 @@ export function formatValue(v: RegoValue): string {
   return '{' + parts.join(', ') + '}';
 }
 
+/**
+ * print() text of composite values, by identity. Values are immutable once built, and policies
+ * print the same policy_data and input values many times per evaluation (genpolicy prints each
+ * policy mount once per input mount). Only print arguments are kept, not their nested parts, so the
+ * memory held is at most the text already printed while the value lives.
+ */
+const PRINTED = new WeakMap<object, string>();
+
 /** print(): strings as they are, everything else in Rego syntax. */
 export function formatPrintArg(v: RegoValue): string {
-  return typeof v === 'string' ? v : formatValue(v);
+  if (typeof v === 'string') return v;
+  if (v === null || typeof v !== 'object') return formatValue(v);
+  let text = PRINTED.get(v);
+  if (text === undefined) {
+    text = formatValue(v);
+    PRINTED.set(v, text);
+  }
+  return text;
 }

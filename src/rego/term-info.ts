@@ -61,6 +61,26 @@ function computeConst(t: Term): RegoValue | typeof NONCONST {
   }
 }
 
+/**
+ * Calls `f(key, value)` for each child of a collection (sets: `f(x, x)`) in `entriesOf` order
+ * until it returns true; true when it did. No pair arrays are built.
+ */
+export function someEntry(v: RegoValue, f: (key: RegoValue, val: RegoValue) => boolean): boolean {
+  if (Array.isArray(v)) {
+    const arr = v as readonly RegoValue[];
+    for (let i = 0; i < arr.length; i++) if (f(i, arr[i] as RegoValue)) return true;
+    return false;
+  }
+  if (v instanceof RegoObject) {
+    for (const [k, x] of v.entries()) if (f(k, x)) return true;
+    return false;
+  }
+  if (v instanceof RegoSet) {
+    for (const x of v.values()) if (f(x, x)) return true;
+  }
+  return false;
+}
+
 /** Children of a collection as [key, value] pairs (sets: [x, x]). */
 export function entriesOf(v: RegoValue): Iterable<readonly [RegoValue, RegoValue]> {
   if (Array.isArray(v)) return v.map((x, i) => [i, x] as const);

@@ -61,6 +61,15 @@ function formatInt(args: readonly RegoValue[]): string {
   return i.toString(b);
 }
 
+/**
+ * Go's strings.ReplaceAll: `neu` is literal (JS replaceAll would expand `$&`, `$1`, `$$` in it),
+ * and an empty `old` matches before every rune and at the end.
+ */
+function replaceAll(s: string, old: string, neu: string): string {
+  if (old === '') return neu + runes(s).join(neu) + (s === '' ? '' : neu);
+  return s.split(old).join(neu);
+}
+
 function replaceN(patterns: RegoValue, s: string): string {
   const keys: [string, string][] = [];
   for (const [k, v] of (
@@ -95,7 +104,7 @@ export const STRING_BUILTINS: BuiltinTable = {
       return d === '' ? runes(s) : s.split(d);
     },
   },
-  replace: { arity: 3, fn: (a) => str(a, 0).replaceAll(str(a, 1), str(a, 2)) },
+  replace: { arity: 3, fn: (a) => replaceAll(str(a, 0), str(a, 1), str(a, 2)) },
   'strings.replace_n': {
     arity: 2,
     fn: (a) => {

@@ -18,6 +18,11 @@ describe('builtins', () => {
     ['indexof("héllo", "l")', 2],
     ['trim_left("xxhixx", "x")', 'hixx'],
     ['strings.replace_n({"a": "1", "b": "2"}, "abc")', '12c'],
+    // Go's strings.ReplaceAll: the replacement is literal ($& and $$ are JS replaceAll syntax)
+    ['replace("a-b-c", "-", "$&$$")', 'a$&$$b$&$$c'],
+    ['replace("héllo", "", ".")', '.h.é.l.l.o.'],
+    ['replace("", "", ".")', '.'],
+    ['replace("aaa", "aa", "b")', 'ba'],
     ['regex.match("^[a-z]+$", "abc")', true],
     [
       'regex.find_all_string_submatch_n("a(b*)", "abbab", -1)',

@@ -102,6 +102,36 @@ describe('compileModules / CompiledPolicy.evaluate', () => {
     expect(policy.evaluate('data.t.p').prints).toEqual([]);
   });
 
+  test('prints a value the same way however often it is printed, in every evaluation', () => {
+    const text = [
+      'package t',
+      'cfg := {"m": [{"d": "/a", "o": ["ro"]}, {"d": "/b", "o": []}]}',
+      'p contains m.d if {',
+      '  some m in cfg.m',
+      '  print("m =", m, "i =", input.m)',
+      '  print("all", cfg)',
+      '}',
+    ].join('\n');
+    const policy = compileModules([{ path: 'p.rego', text }]);
+    const run = (m: unknown): string[] =>
+      policy.evaluate('data.t.p', { input: { m }, capturePrints: true }).prints;
+    const all = 'all {"m": [{"d": "/a", "o": ["ro"]}, {"d": "/b", "o": []}]}';
+    const first = [
+      'm = {"d": "/a", "o": ["ro"]} i = [1, {2}]',
+      all,
+      'm = {"d": "/b", "o": []} i = [1, {2}]',
+      all,
+    ];
+    expect(run([1, new Set([2])])).toEqual(first);
+    expect(run([1, new Set([2])])).toEqual(first);
+    expect(run({ x: '$&' })).toEqual([
+      'm = {"d": "/a", "o": ["ro"]} i = {"x": "$&"}',
+      all,
+      'm = {"d": "/b", "o": []} i = {"x": "$&"}',
+      all,
+    ]);
+  });
+
   test('uses the injected clock for time.now_ns', () => {
     expect(evalRego('p := time.now_ns()', 'data.t.p', { now: () => 42n })).toBe(42);
   });
