@@ -7,7 +7,8 @@ export type AttesterErrorCode =
   | 'ERR_ATTESTER_TSM_RACE'
   | 'ERR_ATTESTER_EVIDENCE'
   | 'ERR_ATTESTER_UNSUPPORTED'
-  | 'ERR_ATTESTER_IOCTL';
+  | 'ERR_ATTESTER_IOCTL'
+  | 'ERR_ATTESTER_QGS';
 
 /** Every failure of an attester. */
 export class AttesterError extends CcError {

@@ -17,6 +17,7 @@ export {
 } from './configfs-tsm.js';
 export {
   CCEL_PATH,
+  TDX_GUEST_DEVICES,
   TDX_TSM_PROVIDER,
   createTdxAttester,
   type TdxAttesterOptions,
@@ -62,4 +63,34 @@ export {
   type SnpIoctlReport,
   type SnpIoctlReportRequest,
 } from './sev-guest-ioctl.js';
+export {
+  TDREPORT_OFFSETS,
+  TDX_CMD_GET_REPORT0,
+  TDX_REPORTDATA_LEN,
+  TDX_REPORT_LEN,
+  TDX_REPORT_REQ_SIZE,
+  requestTdReport,
+  tdReportMrConfigId,
+  tdReportRtmr,
+} from './tdx-guest-ioctl.js';
+export {
+  QGS_ERRORS,
+  QGS_GET_QUOTE_REQ,
+  QGS_GET_QUOTE_RESP,
+  QGS_HEADER_SIZE,
+  QGS_MAX_FRAME,
+  QGS_MSG_MAJOR_VER,
+  QGS_MSG_MINOR_VER,
+  QGS_TIMEOUT_MS,
+  TDX_ATTEST_CONF,
+  decodeQgsGetQuoteRequest,
+  decodeQgsGetQuoteResponse,
+  encodeQgsGetQuoteRequest,
+  encodeQgsGetQuoteResponse,
+  frameQgsMessage,
+  getQuoteFromQgs,
+  parseTdxAttestPort,
+  readQgsFrame,
+  type QgsQuoteOptions,
+} from './qgs-client.js';
 export { createAttester, detectTee, type DetectAttesterOptions } from './detect-attester.js';

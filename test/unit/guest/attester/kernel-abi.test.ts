@@ -11,6 +11,8 @@ import {
   SNP_GUEST_VMM_ERR_INVALID_LEN,
   SNP_REPORT_REQ_SIZE,
   SNP_REPORT_RESP_SIZE,
+  TDX_CMD_GET_REPORT0,
+  TDX_REPORT_REQ_SIZE,
 } from '#guest/attester/index.js';
 import { tmpdir } from '#test/helpers/tmpdir.js';
 
@@ -87,4 +89,44 @@ describe('kernel ABI of /dev/sev-guest (<linux/sev-guest.h>)', () => {
       });
     },
   );
+});
+
+const TDX_H = '/usr/include/linux/tdx-guest.h';
+const HAVE_TDX_H = existsSync(TDX_H);
+if (CC && !HAVE_TDX_H)
+  console.log(
+    `${TDX_H} is not installed (Debian 12's linux-libc-dev is 6.1): TDX_CMD_GET_REPORT0 is checked against <linux/ioctl.h>'s _IOWR over the kernel's struct tdx_report_req layout instead`,
+  );
+
+// the kernel's uapi struct, used only when the header is missing
+const TDX_PROGRAM = `
+#include <stdio.h>
+#include <stddef.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+#if ${HAVE_TDX_H ? 1 : 0}
+#include <linux/tdx-guest.h>
+#else
+struct tdx_report_req {
+  __u8 reportdata[64];
+  __u8 tdreport[1024];
+};
+#define TDX_CMD_GET_REPORT0 _IOWR('T', 1, struct tdx_report_req)
+#endif
+int main(void) {
+  printf("{\\"get_report0\\": %lu, \\"req\\": %zu, \\"tdreport\\": %zu}\\n",
+         (unsigned long)TDX_CMD_GET_REPORT0, sizeof(struct tdx_report_req),
+         offsetof(struct tdx_report_req, tdreport));
+  return 0;
+}
+`;
+
+describe('kernel ABI of /dev/tdx_guest (<linux/tdx-guest.h>)', () => {
+  test.skipIf(!CC)('TDX_CMD_GET_REPORT0 and struct tdx_report_req match', () => {
+    expect(compileAndRun(TDX_PROGRAM)).toEqual({
+      get_report0: TDX_CMD_GET_REPORT0,
+      req: TDX_REPORT_REQ_SIZE,
+      tdreport: 64,
+    });
+  });
 });
