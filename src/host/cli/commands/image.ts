@@ -14,8 +14,15 @@ import {
   parseSignaturePolicy,
   pullImage,
   type PullProgressEvent,
+  type KeyUnwrapper,
   type RegistryCredentials,
 } from '#src/oci/index.js';
+import {
+  keyProviderUnwrapper,
+  loadKeyProviderConfig,
+  OCICRYPT_KEYPROVIDER_CONFIG,
+} from '#src/host/image-crypt/index.js';
+import { imageEncryptCommand } from './image-encrypt.js';
 
 function readFileArg(path: string, what: string): Buffer {
   try {
@@ -31,6 +38,29 @@ function parseCreds(raw: string): RegistryCredentials {
   const i = raw.indexOf(':');
   if (i <= 0) throw new UsageError('--creds must be USER:PASSWORD');
   return { username: raw.slice(0, i), password: new Secret(raw.slice(i + 1)) };
+}
+
+/** `--decryption-key provider:NAME[:PARAMS]`: ask the ocicrypt key provider NAME, as skopeo does. */
+async function providerUnwrapper(
+  specs: readonly string[],
+  ctx: CommandContext,
+): Promise<KeyUnwrapper | undefined> {
+  if (specs.length === 0) return undefined;
+  const config = await loadKeyProviderConfig(ctx.env);
+  if (!config)
+    throw new UsageError(
+      `--decryption-key provider:… needs ${OCICRYPT_KEYPROVIDER_CONFIG} naming an ocicrypt keyprovider config`,
+    );
+  const parameters: Record<string, Uint8Array[]> = {};
+  for (const spec of specs) {
+    const rest = spec.slice('provider:'.length);
+    const i = rest.indexOf(':');
+    const name = i < 0 ? rest : rest.slice(0, i);
+    if (name === '')
+      throw new UsageError(`--decryption-key ${spec}: expected provider:NAME[:PARAMS]`);
+    (parameters[name] ??= []).push(Buffer.from(i < 0 ? 'Enabled' : rest.slice(i + 1)));
+  }
+  return keyProviderUnwrapper(config, parameters);
 }
 
 function mib(bytes: number): string {
@@ -89,7 +119,9 @@ keys (PEM, RSA or EC); --policy FILE is a containers-policy.json (insecureAccept
 sigstoreSigned with a cosign public key, signedBy GPG keys with --lookaside). DIR appears only when everything verified.
 
 Options:
-  --decryption-key FILE     private key for encrypted layers (repeatable)
+  --decryption-key FILE     private key for encrypted layers (repeatable); or
+                            provider:NAME:PARAMS to ask the ocicrypt key provider NAME of the
+                            OCICRYPT_KEYPROVIDER_CONFIG file (kata-cc keyprovider: keypath=KEK-FILE)
   --policy FILE             signature policy (containers-policy.json)
   --lookaside URL           where signedBy (GPG) simple signatures are stored (registries.d lookaside)
   --creds USER:PASS         registry credentials (basic, or for the token server)
@@ -113,8 +145,13 @@ Exit codes: 0 pulled, 1 failed (nothing left in DIR), 2 usage error.`,
     const [ref, dir, extra] = positionals;
     if (ref === undefined || dir === undefined || extra !== undefined)
       throw new UsageError('expected REF and DIR');
-    const decryptionKeys = (values['decryption-key'] ?? []).map(
-      (f) => new Secret(parseDecryptionKey(readFileArg(f, 'decryption key'), f)),
+    const keyArgs = values['decryption-key'] ?? [];
+    const decryptionKeys = keyArgs
+      .filter((f) => !f.startsWith('provider:'))
+      .map((f) => new Secret(parseDecryptionKey(readFileArg(f, 'decryption key'), f)));
+    const keyUnwrapper = await providerUnwrapper(
+      keyArgs.filter((f) => f.startsWith('provider:')),
+      ctx,
     );
     const policy =
       values.policy === undefined
@@ -135,6 +172,7 @@ Exit codes: 0 pulled, 1 failed (nothing left in DIR), 2 usage error.`,
       policy,
       signatureLookaside: values.lookaside === undefined ? undefined : { '': values.lookaside },
       decryptionKeys,
+      keyUnwrapper,
       insecureRegistries: values['insecure-registry'],
       ca,
       platform,
@@ -155,6 +193,8 @@ export const imageCommand: Command = {
   help: `Usage: kata-cc image COMMAND
 
 Commands:
-  pull REF DIR   pull an image into a rootfs directory (what the guest does for image_guest_pull)`,
-  subcommands: [pullCommand],
+  pull REF DIR   pull an image into a rootfs directory (what the guest does for image_guest_pull)
+  encrypt SRC DEST
+                 encrypt the layers of an OCI layout image (ocicrypt; key providers, JWE)`,
+  subcommands: [pullCommand, imageEncryptCommand],
 };

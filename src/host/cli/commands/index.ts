@@ -10,6 +10,7 @@ import { imageCommand } from './image.js';
 import { installCommand } from './install.js';
 import { kbsCommand } from './kbs.js';
 import { kbsClientCommand } from './kbs-client.js';
+import { keyproviderCommand } from './keyprovider.js';
 
 /**
  * The `kata-cc` command tree. Each subcommand lives in its own file in this folder and is listed
@@ -27,6 +28,7 @@ export const SUBCOMMANDS: readonly Command[] = [
   installCommand,
   kbsCommand,
   kbsClientCommand,
+  keyproviderCommand,
 ];
 
 export const ROOT_COMMAND: Command = {
