@@ -12,6 +12,7 @@ import {
 } from '#src/protocol/cri/index.js';
 import { INITDATA_ANNOTATION, encodeInitDataAnnotation } from '#src/tee/index.js';
 import { startKbsProgram, type KbsProgram } from '#test/helpers/kbs-program.js';
+import { makeKubeletVolume } from '#test/helpers/kubelet-volume.js';
 import { BUSYBOX_IMAGE } from '#test/helpers/test-images.js';
 import { podGatewayAddress, podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
 
@@ -121,6 +122,7 @@ async function runContainer(
   name: string,
   script: string,
   envs: Record<string, string> = {},
+  mounts: { container_path: string; host_path: string; readonly: boolean }[] = [],
 ): Promise<string> {
   const { container_id: cid } = await p.cri.runtime.CreateContainer(
     CreateContainerRequest.fromPartial({
@@ -131,6 +133,7 @@ async function runContainer(
         image: { image: BUSYBOX_IMAGE },
         command: ['sh', '-c', script],
         envs: Object.entries(envs).map(([key, value]) => ({ key, value })),
+        mounts,
         log_path: `${name}.log`,
       },
     }),
@@ -167,7 +170,7 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
   });
 
   test(
-    'a pod with initdata naming the KBS: evidence, a resource via 127.0.0.1:8006, a policy keyed on init-data, a sealed env var, a deny-all denial',
+    'a pod with initdata naming the KBS: evidence, a resource via 127.0.0.1:8006, a policy keyed on init-data, a sealed env var and a sealed secret file, a deny-all denial',
     { timeout: 900_000 },
     async () => {
       const toml = initDataToml(`http://${podGatewayAddress(env)}:${String(kbs.port)}`);
@@ -211,10 +214,22 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
         );
         expect(res, `${consoleOf(pod)}\n${kbs.log().slice(-3000)}`).toContain('resource-one rc=0');
 
-        const sealed = await runContainer(pod, 'sealed', 'echo "S=$S"', {
-          S: vaultSecret('kbs:///default/e2e/sealed'),
+        // a Secret-style volume (kubelet's layout) with one sealed and one plain file (issue #8)
+        const sealedFile = vaultSecret('kbs:///default/e2e/sealed');
+        const creds = makeKubeletVolume(join(pod.logDir, 'creds'), {
+          password: sealedFile,
+          username: 'admin',
         });
+        const sealed = await runContainer(
+          pod,
+          'sealed',
+          'echo "S=$S"; echo "P=$(cat /etc/creds/password) U=$(cat /etc/creds/username)"',
+          { S: vaultSecret('kbs:///default/e2e/sealed') },
+          [{ container_path: '/etc/creds', host_path: creds, readonly: true }],
+        );
         expect(sealed).toContain('S=sealed-value');
+        expect(sealed, shimLog(env, pod.podId)).toContain('P=sealed-value U=admin');
+        expect(readFileSync(join(creds, 'password'), 'utf8'), 'the host copy').toBe(sealedFile);
 
         await kbs.setResourcePolicy(DENY_ALL);
         const denied = await runContainer(pod, 'deny', restGet('/cdh/resource/default/e2e/one'));

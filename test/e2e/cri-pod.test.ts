@@ -10,6 +10,7 @@ import {
   PodSandboxStatusRequest,
   RunPodSandboxRequest,
 } from '#src/protocol/cri/index.js';
+import { makeKubeletVolume } from '#test/helpers/kubelet-volume.js';
 import { BUSYBOX_IMAGE } from '#test/helpers/test-images.js';
 import { mountsContaining, podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
 
@@ -51,9 +52,13 @@ describe.skipIf(env.problem !== '')('CRI pod with RuntimeClass handler kata-cc',
 describe.skipIf(env.problem !== '')(
   'CRI workload container with RuntimeClass handler kata-cc',
   () => {
-    test('a second container gets its rootfs hot-plugged, runs, and its output reaches the CRI log', async () => {
+    test('a second container gets its rootfs hot-plugged and a ConfigMap-style volume, runs, and its output reaches the CRI log', async () => {
       const cri = new CriClient({ address: env.address, timeoutMs: 240_000 });
       const logDir = mkdtempSync(join(tmpdir(), 'kata-cri-log-'));
+      const configMap = makeKubeletVolume(join(logDir, 'app-config'), {
+        'app.conf': 'greeting=hi',
+        'conf.d/extra': 'extra=1',
+      });
       try {
         const sandboxConfig = PodSandboxConfig.fromPartial({
           metadata: { name: 'cri-pod-2', uid: 'uid-cri-pod-2', namespace: 'default', attempt: 0 },
@@ -71,7 +76,13 @@ describe.skipIf(env.problem !== '')(
             config: {
               metadata: { name: 'hello', attempt: 0 },
               image: { image: BUSYBOX_IMAGE },
-              command: ['sh', '-c', 'echo hello-from-hotplugged-rootfs'],
+              command: [
+                'sh',
+                '-c',
+                'echo hello-from-hotplugged-rootfs; echo "cm=$(cat /etc/app/app.conf) $(cat /etc/app/conf.d/extra)"',
+              ],
+              // a ConfigMap-style volume in kubelet's layout reaches the guest as a copy (issue #8)
+              mounts: [{ container_path: '/etc/app', host_path: configMap, readonly: true }],
               log_path: 'hello.log',
             },
           }),
@@ -89,6 +100,7 @@ describe.skipIf(env.problem !== '')(
         expect(state, shimLog(env, podId)).toBe(2); // CONTAINER_EXITED
         const log = readFileSync(join(logDir, 'hello.log'), 'utf8');
         expect(log).toMatch(/ stdout F hello-from-hotplugged-rootfs\n/);
+        expect(log, shimLog(env, podId)).toMatch(/ stdout F cm=greeting=hi extra=1\n/);
         await cri.runtime.RemoveContainer({ container_id: cid });
         expect(shimLog(env, podId, 400), 'the rootfs disk is unplugged').toContain('disk detached');
         await cri.runtime.StopPodSandbox({ pod_sandbox_id: podId });

@@ -9,7 +9,11 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { CcError } from '#src/lib/index.js';
+import { CcError, NULL_LOGGER } from '#src/lib/index.js';
+import { CreateContainerRequest, Spec } from '#src/protocol/agent/index.js';
+import { createAgentService } from '#guest/agent/index.js';
+import { AllowAllPolicy } from '#guest/policy/index.js';
+import { CommandMounter, Sandbox } from '#guest/sandbox/index.js';
 import type { ContainerSpec, MountSpec } from '#guest/sandbox/index.js';
 import { sealA256Gcm, unsealSecret, type ResourceGetter } from '#guest/cdh/index.js';
 import type { SecretUnsealer } from '#guest/agent/sealed-env.js';
@@ -214,5 +218,62 @@ describe('unsealVolumes', () => {
       kind: 'invalid_argument',
       code: 'ERR_AGENT_SEALED_SECRET',
     });
+  });
+});
+
+describe('CreateContainer with a sealed secret volume', () => {
+  test('is refused without the guest components, before the sandbox is touched, and leaves no copy', async () => {
+    const r = rig();
+    const vol = makeKubeletVolume(join(r.copyRoot, 'c1-0123456789abcdef-creds'), {
+      password: vault('kbs:///default/creds/password'),
+    });
+    const base = join(r.copyRoot, '..', '..');
+    const svc = createAgentService({
+      sandbox: new Sandbox({
+        crunBinary: '/usr/bin/crun',
+        mounter: new CommandMounter(),
+        runDir: join(base, 'run'),
+        storageRoot: base,
+        pauseBundle: join(base, 'pause'),
+        cgroupRoot: '/sys/fs/cgroup',
+        cgroupBase: '/kata-cc-unit',
+        confidential: false,
+        sysfs: '/sys',
+        log: NULL_LOGGER,
+        startTimeoutMs: 1000,
+        deviceTimeoutMs: 100,
+        oomPollMs: 1000,
+      }),
+      policy: new AllowAllPolicy(),
+      log: NULL_LOGGER,
+      agentVersion: 'test',
+      sysfs: '/sys',
+      copyFileRoot: r.copyRoot,
+      sealedVolumeRoot: r.unsealedRoot,
+    });
+    const req = CreateContainerRequest.fromPartial({
+      container_id: 'c1',
+      OCI: Spec.fromPartial({
+        Version: '1.0.2',
+        Process: { Args: ['sh'], Cwd: '/', User: { UID: 0, GID: 0 } },
+        Root: { Path: join(base, 'c1', 'rootfs') },
+        Mounts: [
+          { destination: '/etc/creds', source: vol, type: 'bind', options: ['rbind', 'ro'] },
+        ],
+      }),
+    });
+    await expect(
+      svc.CreateContainer!(req, {
+        signal: new AbortController().signal,
+        metadata: new Map(),
+        service: 'grpc.AgentService',
+        method: 'CreateContainer',
+      }),
+    ).rejects.toMatchObject({
+      kind: 'failed_precondition',
+      code: 'ERR_AGENT_SEALED_SECRET',
+      message: expect.stringMatching(/\/etc\/creds holds sealed secret files/),
+    });
+    expect(existsSync(join(r.unsealedRoot, 'c1'))).toBe(false);
   });
 });
