@@ -112,3 +112,46 @@ export function initDataLaunch(value: string): InitDataLaunch {
     );
   }
 }
+
+/**
+ * A later container's annotations against the sandbox's. As in Kata only the sandbox's
+ * hypervisor annotations count: the VM was launched with them. CRI copies pod annotations onto
+ * every container, so the sandbox's own initdata (same algorithm and digest) is accepted; a
+ * different initdata, or one when the sandbox had none, cannot be applied any more and is refused
+ * (`failed_precondition` `ERR_RUNTIME_INITDATA`) rather than accepted as if it were. Other
+ * hypervisor annotations that differ from the sandbox's are logged and ignored.
+ */
+export function checkContainerAnnotations(
+  containerId: string,
+  annotations: Readonly<Record<string, string>>,
+  sandbox: Readonly<Record<string, string>>,
+  log: Logger,
+): void {
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith(HYPERVISOR_ANNOTATION_PREFIX) || sandbox[key] === value) continue;
+    if (key !== INITDATA_ANNOTATION) {
+      log.warn('hypervisor annotation of a container ignored; only the sandbox applies', {
+        container_id: containerId,
+        annotation: key,
+      });
+      continue;
+    }
+    const mine = initDataLaunch(value);
+    const pods = sandbox[key] === undefined ? undefined : initDataLaunch(sandbox[key]);
+    // the same TOML, maybe encoded differently
+    if (pods?.algorithm === mine.algorithm && hex(pods.digest) === hex(mine.digest)) continue;
+    throw new RuntimeError(
+      'failed_precondition',
+      'ERR_RUNTIME_INITDATA',
+      `container ${containerId}: annotation ${INITDATA_ANNOTATION} (${mine.algorithm}:${hex(mine.digest).slice(0, 16)}…) ` +
+        (pods === undefined
+          ? 'but the pod VM was launched without initdata'
+          : `differs from the pod's (${pods.algorithm}:${hex(pods.digest).slice(0, 16)}…)`) +
+        ': initdata is fixed when the VM launches; put it on the pod (sandbox) only',
+    );
+  }
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}

@@ -79,8 +79,7 @@ export class PodRuntime {
       isSandbox,
     };
     try {
-      const backend = this.#sandbox.backend;
-      if (backend === undefined) {
+      if (this.#sandbox.backend === undefined) {
         const { annotations } = bundle;
         const started = await this.#sandbox.start(
           { sandboxId, isSandbox, annotations, first: container, mounts },
@@ -88,8 +87,7 @@ export class PodRuntime {
         );
         this.#watch(started);
       } else {
-        this.#sandbox.state?.addContainer(spec.containerId, spec.bundle, mounts);
-        await backend.createContainer(container, signal);
+        await this.#sandbox.createContainer(container, bundle.annotations, mounts, signal);
       }
     } catch (err) {
       for (const m of mounts) await unmount(m).catch(() => undefined);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describeError, type Logger } from '#src/lib/index.js';
 import type { StateStore } from '#src/host/persist/index.js';
 import { RuntimeError } from './errors.js';
+import { checkContainerAnnotations } from './pod-annotations.js';
 import { PodState } from './pod-state.js';
 import type { BackendContainer, SandboxBackend, SandboxBackendFactory } from './sandbox-backend.js';
 
@@ -34,6 +35,7 @@ export class PodSandbox {
   readonly #shutdown = new AbortController();
   #backend: SandboxBackend | undefined;
   #state: PodState | undefined;
+  #annotations: Readonly<Record<string, string>> = {};
 
   constructor(options: PodSandboxOptions) {
     this.#o = options;
@@ -83,6 +85,7 @@ export class PodSandbox {
     const o = this.#o;
     const state = new PodState(o.store, sandboxId, o.namespace, o.shimPid, o.socketPath);
     this.#state = state;
+    this.#annotations = annotations;
     state.addContainer(first.containerId, first.bundle, spec.mounts);
     const backend = await o.backends.start(
       { sandboxId, namespace: o.namespace, annotations, stateDir: state.dir, first },
@@ -91,6 +94,22 @@ export class PodSandbox {
     this.#backend = backend;
     state.setVm(backend.vmPid, join(state.dir, 'vm'));
     return backend;
+  }
+
+  /**
+   * Creates a later container in the running sandbox: its annotations are checked against the
+   * sandbox's (`checkContainerAnnotations`), it is recorded, then the backend creates it.
+   */
+  async createContainer(
+    c: BackendContainer,
+    annotations: Readonly<Record<string, string>>,
+    mounts: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const backend = this.running();
+    checkContainerAnnotations(c.containerId, annotations, this.#annotations, this.#o.logger);
+    this.#state?.addContainer(c.containerId, c.bundle, mounts);
+    await backend.createContainer(c, signal);
   }
 
   /** Ends the watch loops, stops the backend (a failure is logged) and removes the record. */

@@ -9,6 +9,7 @@ import {
 } from '#src/tee/index.js';
 import {
   INITDATA_ANNOTATION_MAX,
+  checkContainerAnnotations,
   initDataLaunch,
   parsePodAnnotations,
 } from '#src/host/runtime/pod-annotations.js';
@@ -110,5 +111,63 @@ describe('parsePodAnnotations', () => {
     expect(() => parsePodAnnotations({}, ['('], quiet().log)).toThrow(
       expect.objectContaining({ code: 'ERR_RUNTIME_ANNOTATION' }),
     );
+  });
+});
+
+describe('checkContainerAnnotations (a workload container of a running pod)', () => {
+  const pod = { [INITDATA_ANNOTATION]: enc(toml('sha384')), 'io.kubernetes.cri.sandbox-id': 'p' };
+
+  test.each([
+    ['no hypervisor annotations', {}],
+    ['the pod initdata, copied by CRI', { [INITDATA_ANNOTATION]: enc(toml('sha384')) }],
+    [
+      'the same TOML, encoded differently',
+      {
+        [INITDATA_ANNOTATION]: Buffer.from(
+          gzipSync(new TextEncoder().encode(toml('sha384')), { level: 1 }),
+        ).toString('base64'),
+      },
+    ],
+  ])('accepts %s', (_what, annotations: Record<string, string>) => {
+    const { log, sink } = quiet();
+    expect(() => {
+      checkContainerAnnotations('c1', annotations, pod, log);
+    }).not.toThrow();
+    expect(sink.lines).toEqual([]);
+  });
+
+  test.each([
+    ['a different initdata', pod, toml('sha256'), /differs from the pod's \(sha384:/],
+    ['initdata when the pod has none', {}, toml('sha384'), /launched without initdata/],
+  ])('refuses %s: it cannot be applied after launch', (_what, sandbox, mine, why) => {
+    let caught: unknown;
+    try {
+      checkContainerAnnotations('c1', { [INITDATA_ANNOTATION]: enc(mine) }, sandbox, quiet().log);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ kind: 'failed_precondition', code: 'ERR_RUNTIME_INITDATA' });
+    const message = (caught as Error).message;
+    expect(message).toMatch(why);
+    expect(message).toContain('container c1');
+    expect(message).toContain('put it on the pod (sandbox) only');
+  });
+
+  test('refuses an invalid initdata on a container as invalid_argument', () => {
+    expect(() => {
+      checkContainerAnnotations('c1', { [INITDATA_ANNOTATION]: '@@@' }, pod, quiet().log);
+    }).toThrow(expect.objectContaining({ kind: 'invalid_argument', code: 'ERR_RUNTIME_INITDATA' }));
+  });
+
+  test('another hypervisor annotation that differs from the pod is logged and ignored', () => {
+    const { log, sink } = quiet();
+    checkContainerAnnotations(
+      'c1',
+      { 'io.katacontainers.config.hypervisor.default_vcpus': '8' },
+      pod,
+      log,
+    );
+    expect(sink.lines.join('\n')).toContain('only the sandbox applies');
+    expect(sink.lines.join('\n')).toContain('default_vcpus');
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { deferred, NULL_LOGGER, type Deferred } from '#src/lib/index.js';
 import { StateStore } from '#src/host/persist/index.js';
+import { INITDATA_ANNOTATION, encodeInitDataAnnotation } from '#src/tee/index.js';
 import { PodRuntime } from '#src/host/runtime/pod-runtime.js';
 import type {
   BackendContainer,
@@ -233,6 +234,23 @@ describe('PodRuntime', () => {
     expect(backend.calls).toEqual(['create app', 'remove app']);
     expect(store.load('pod4')?.containers.map((c) => c.containerId)).toEqual(['pod4']);
     expect(runtime.containerCount).toBe(1);
+  });
+
+  test('a workload container carrying a different initdata is refused, not recorded', async () => {
+    const { runtime, backend, store, create } = setup();
+    const initdata = (alg: string): string =>
+      encodeInitDataAnnotation(
+        new TextEncoder().encode(`version = "0.1.0"\nalgorithm = "${alg}"\n[data]\n`),
+      );
+    await create('pod7', { [INITDATA_ANNOTATION]: initdata('sha256') });
+    const app = { 'io.kubernetes.cri.sandbox-id': 'pod7' };
+    await create('same', { ...app, [INITDATA_ANNOTATION]: initdata('sha256') });
+    await expect(
+      create('other', { ...app, [INITDATA_ANNOTATION]: initdata('sha512') }),
+    ).rejects.toMatchObject({ kind: 'failed_precondition', code: 'ERR_RUNTIME_INITDATA' });
+    expect(backend.calls).toEqual(['create same']);
+    expect(store.load('pod7')?.containers.map((c) => c.containerId)).toEqual(['pod7', 'same']);
+    expect(runtime.containerCount).toBe(2);
   });
 
   test('when the VM dies, running processes exit 137', async () => {
