@@ -10,6 +10,7 @@ import {
   PodSandboxConfig,
   RunPodSandboxRequest,
 } from '#src/protocol/cri/index.js';
+import { kbsInitDataToml } from '#src/host/policy-gen/index.js';
 import { INITDATA_ANNOTATION, encodeInitDataAnnotation } from '#src/tee/index.js';
 import { startKbsProgram, type KbsProgram } from '#test/helpers/kbs-program.js';
 import { makeKubeletVolume } from '#test/helpers/kubelet-volume.js';
@@ -30,24 +31,7 @@ if (env.problem !== '') console.log(`skipping VM tests: ${env.problem}`);
 const sha384 = (t: string): string => createHash('sha384').update(t).digest('hex');
 const b64url = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 
-function initDataToml(kbsUrl: string): string {
-  return [
-    'version = "0.1.0"',
-    'algorithm = "sha384"',
-    '[data]',
-    `"aa.toml" = '''`,
-    '[token_configs.kbs]',
-    `url = "${kbsUrl}"`,
-    `'''`,
-    `"cdh.toml" = '''`,
-    'socket = "unix:///run/confidential-containers/cdh.sock"',
-    '[kbc]',
-    'name = "cc_kbc"',
-    `url = "${kbsUrl}"`,
-    `'''`,
-    '',
-  ].join('\n');
-}
+const initDataToml = (kbsUrl: string): string => kbsInitDataToml({ kbsUrl });
 
 /** A vault sealed secret naming a KBS resource (unsigned, as upstream's tooling makes for tests). */
 const vaultSecret = (uri: string): string =>

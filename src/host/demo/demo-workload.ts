@@ -1,3 +1,4 @@
+import { kbsInitDataToml } from '#src/host/policy-gen/index.js';
 import { encodeInitDataAnnotation } from '#src/tee/index.js';
 
 /** The KBS resource the demo provisions and the pod fetches through the CDH. */
@@ -14,29 +15,7 @@ export function demoInitData(
   agentPolicy: string,
   insecureRegistries: readonly string[] = [],
 ): string {
-  if (agentPolicy.includes("'''"))
-    throw new Error("the agent policy contains ''' and cannot go into a TOML literal string");
-  return [
-    'version = "0.1.0"',
-    'algorithm = "sha384"',
-    '[data]',
-    `"aa.toml" = '''`,
-    '[token_configs.kbs]',
-    `url = "${kbsUrl}"`,
-    `'''`,
-    `"cdh.toml" = '''`,
-    'socket = "unix:///run/confidential-containers/cdh.sock"',
-    '[kbc]',
-    'name = "cc_kbc"',
-    `url = "${kbsUrl}"`,
-    '[image]',
-    `insecure_registries = ${JSON.stringify(insecureRegistries)}`,
-    `'''`,
-    `"policy.rego" = '''`,
-    agentPolicy.trimEnd(),
-    `'''`,
-    '',
-  ].join('\n');
+  return kbsInitDataToml({ kbsUrl, agentPolicy, insecureRegistries });
 }
 
 /** The pod annotation value carrying `toml` (gzip + base64). */

@@ -23,3 +23,4 @@ export {
   type GeneratedPolicy,
   type GenerateResult,
 } from './generate-policy.js';
+export { kbsInitDataToml, type KbsInitDataOptions } from './kbs-init-data.js';
