@@ -68,10 +68,16 @@ async function scanFile(
 /** A config drop-in beside the e2e config: every shim started while it exists pulls in the guest. */
 const DROP_IN = join(dirname(env.configPath), 'config.d', '50-guest-pull.toml');
 
-function guestPullConfig(o: { timeoutS: number; diskMib: number; insecure?: string }): string {
+function guestPullConfig(o: {
+  timeoutS: number;
+  diskMib: number;
+  insecure?: string;
+  /** `runtime.confidential = true` (which implies the guest pull) instead of `guest_pull`. */
+  confidential?: boolean;
+}): string {
   return [
     '[runtime]',
-    'guest_pull = true',
+    o.confidential === true ? 'confidential = true' : 'guest_pull = true',
     `guest_pull_disk_mib = ${String(o.diskMib)}`,
     `image_pull_timeout_s = ${String(o.timeoutS)}`,
     ...(o.insecure === undefined
@@ -94,19 +100,24 @@ function consoleOf(podId: string): string {
   return p !== '' && existsSync(p) ? readFileSync(p, 'utf8') : '(no console log)';
 }
 
-/** A number field of the first guest log line with message `msg`. */
-function guestLogField(console_: string, msg: string, field: string): number | undefined {
+/** The first guest log line with message `msg`, parsed. */
+function guestLogLine(console_: string, msg: string): Record<string, unknown> | undefined {
   for (const line of console_.split('\n')) {
     const at = line.indexOf('{');
     if (at < 0 || !line.includes(`"msg":"${msg}"`)) continue;
     try {
-      const v = (JSON.parse(line.slice(at)) as Record<string, unknown>)[field];
-      if (typeof v === 'number') return v;
+      return JSON.parse(line.slice(at)) as Record<string, unknown>;
     } catch {
       // not a JSON line
     }
   }
   return undefined;
+}
+
+/** A number field of the first guest log line with message `msg`. */
+function guestLogField(console_: string, msg: string, field: string): number | undefined {
+  const v = guestLogLine(console_, msg)?.[field];
+  return typeof v === 'number' ? v : undefined;
 }
 
 async function runPod(
@@ -209,6 +220,8 @@ describe.skipIf(env.problem !== '')('guest image pull (runtime.guest_pull)', () 
       const console_ = consoleOf(podId);
       expect(state, `${shimLog(env, podId, 60)}\n${console_}`).toBe(2); // CONTAINER_EXITED
       expect(readFileSync(join(logDir, 'pulled.log'), 'utf8')).toContain(` stdout F ${marker}\n`);
+      // guest_pull alone does not make a pod confidential (the confidential pod is the next test)
+      expect(guestLogLine(console_, 'agent ready')).toMatchObject({ confidential: false });
       console.log(
         `guest pull in the VM: storage setup ${String(guestLogField(console_, 'encrypted image storage ready', 'ms'))} ms, pull ${String(guestLogField(console_, 'guest image pulled', 'ms'))} ms (${String(guestLogField(console_, 'guest image pulled', 'bytes'))} bytes)`,
       );
@@ -229,8 +242,10 @@ describe.skipIf(env.problem !== '')('guest image pull (runtime.guest_pull)', () 
     }
   }, 1_200_000);
 
-  test('a pull that exceeds the image pull timeout fails CreateContainer with a clear error', async () => {
-    writeFileSync(DROP_IN, guestPullConfig({ timeoutS: 3, diskMib: 256 }));
+  // The pod is confidential (runtime.confidential, tee none): it also shows the agent in the guest
+  // knows it (a report had `"confidential":false` in such a pod's "agent ready" line).
+  test('a confidential pod: the agent says confidential; a pull over the timeout fails CreateContainer clearly', async () => {
+    writeFileSync(DROP_IN, guestPullConfig({ timeoutS: 3, diskMib: 256, confidential: true }));
     const cri = new CriClient({ address: env.address, timeoutMs: 600_000 });
     let podId = '';
     try {
@@ -259,6 +274,11 @@ describe.skipIf(env.problem !== '')('guest image pull (runtime.guest_pull)', () 
       expect(console_, 'the encrypted image storage was set up first').toContain(
         'encrypted image storage ready',
       );
+      // both places the agent reports it: its readiness line and CreateSandbox
+      expect(guestLogLine(console_, 'agent ready'), console_).toMatchObject({ confidential: true });
+      expect(guestLogLine(console_, 'sandbox created'), console_).toMatchObject({
+        confidential: true,
+      });
     } finally {
       rmSync(DROP_IN, { force: true });
       if (podId !== '') await removePod(cri, podId);
