@@ -11,8 +11,7 @@ import { OciError } from '../errors.js';
 import { readBody, sendHttp } from '../http-transport.js';
 import type { ImageReference } from '../reference.js';
 import type { SignedIdentity } from './policy.js';
-import { identityMatches } from './sigstore.js';
-import { parseSimpleSigningPayload } from './simple-signing.js';
+import { signedPayloadMismatch } from './sigstore.js';
 
 /** Most signatures read per image from lookaside storage (signature-1 … signature-N). */
 const MAX_SIGNATURES = 16;
@@ -125,18 +124,9 @@ export async function verifySimpleSigning(
       reasons.push('signature does not verify with the trusted GPG key(s)');
       continue;
     }
-    let parsed;
-    try {
-      parsed = parseSimpleSigningPayload(payload);
-    } catch (err) {
-      reasons.push(`payload is malformed (${err instanceof Error ? err.message : String(err)})`);
-      continue;
-    }
-    if (parsed.manifestDigest !== manifestDigest)
-      reasons.push(`signature is for ${parsed.manifestDigest}, not ${manifestDigest}`);
-    else if (!identityMatches(identity, parsed.dockerReference, ref))
-      reasons.push(`signed identity ${JSON.stringify(parsed.dockerReference)} does not match`);
-    else return { ok: true };
+    const mismatch = signedPayloadMismatch(payload, manifestDigest, identity, ref);
+    if (mismatch === undefined) return { ok: true };
+    reasons.push(mismatch);
   }
   return { ok: false, reason: reasons.join('; ') };
 }

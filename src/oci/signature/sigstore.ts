@@ -60,6 +60,30 @@ export function identityMatches(
   return sameRepo && (ref.digest !== undefined || parsed.tag === ref.tag);
 }
 
+/**
+ * Why a payload whose signature verified does not vouch for `ref` at `manifestDigest` (malformed,
+ * another digest, an identity `identity` rejects), or undefined when it does. Shared by sigstore
+ * and GPG simple signing: both sign the same simple-signing payload.
+ */
+export function signedPayloadMismatch(
+  payload: Uint8Array,
+  manifestDigest: string,
+  identity: SignedIdentity,
+  ref: ImageReference,
+): string | undefined {
+  let parsed;
+  try {
+    parsed = parseSimpleSigningPayload(payload);
+  } catch (err) {
+    return `payload is malformed (${err instanceof Error ? err.message : String(err)})`;
+  }
+  if (parsed.manifestDigest !== manifestDigest)
+    return `signature is for ${parsed.manifestDigest}, not ${manifestDigest}`;
+  if (!identityMatches(identity, parsed.dockerReference, ref))
+    return `signed identity ${JSON.stringify(parsed.dockerReference)} does not match`;
+  return undefined;
+}
+
 function stripTagDigest(s: string): string {
   const r = parseImageReference(s);
   return `${r.registry}/${r.repository}`;
@@ -100,22 +124,9 @@ export async function verifyCosign(
       reasons.push('signature does not verify with the trusted key(s)');
       continue;
     }
-    let parsed;
-    try {
-      parsed = parseSimpleSigningPayload(payload);
-    } catch (err) {
-      reasons.push(`payload is malformed (${err instanceof Error ? err.message : String(err)})`);
-      continue;
-    }
-    if (parsed.manifestDigest !== manifestDigest) {
-      reasons.push(`signature is for ${parsed.manifestDigest}, not ${manifestDigest}`);
-      continue;
-    }
-    if (!identityMatches(identity, parsed.dockerReference, ref)) {
-      reasons.push(`signed identity ${JSON.stringify(parsed.dockerReference)} does not match`);
-      continue;
-    }
-    return { ok: true };
+    const mismatch = signedPayloadMismatch(payload, manifestDigest, identity, ref);
+    if (mismatch === undefined) return { ok: true };
+    reasons.push(mismatch);
   }
   return {
     ok: false,
