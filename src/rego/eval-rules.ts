@@ -4,6 +4,7 @@ import { equal } from './compare.js';
 import { compileError, conflictError } from './errors.js';
 import { BUSY, UNDEF } from './eval-state.js';
 import type { Cont, Env, Evaluator } from './eval.js';
+import { callKey } from './shared-values.js';
 import { constOf } from './term-info.js';
 import { RegoObject, RegoSet, type RegoValue } from './value.js';
 
@@ -26,6 +27,12 @@ export function groupValue(ev: Evaluator, g: RuleGroup): RegoValue | undefined {
       `rego_recursion_error: rule data.${g.path.join('.')} is recursive`,
     );
   if (c !== undefined) return c === UNDEF ? undefined : c;
+  const shared = ev.sharedFor(g);
+  const s = shared?.rule(g);
+  if (s !== undefined) {
+    ev.st.cache.set(g, s);
+    return s === UNDEF ? undefined : s;
+  }
   ev.st.cache.set(g, BUSY);
   let v: RegoValue | undefined;
   try {
@@ -35,6 +42,7 @@ export function groupValue(ev: Evaluator, g: RuleGroup): RegoValue | undefined {
     throw err;
   }
   ev.st.cache.set(g, v === undefined ? UNDEF : v);
+  shared?.setRule(g, v);
   return v;
 }
 
@@ -77,6 +85,22 @@ function computeGroup(ev: Evaluator, g: RuleGroup): RegoValue | undefined {
 
 /** Complete rules and functions: every clause, else chains, conflicts, default. */
 export function collectSingle(
+  ev: Evaluator,
+  g: RuleGroup,
+  args: RegoValue[] | undefined,
+  conflict: string,
+): RegoValue | undefined {
+  const shared = args === undefined ? undefined : ev.sharedFor(g);
+  const key = shared && args ? callKey(args) : undefined;
+  if (shared === undefined || key === undefined) return collectClauses(ev, g, args, conflict);
+  const hit = shared.call(g, key);
+  if (hit !== undefined) return hit === UNDEF ? undefined : hit;
+  const v = collectClauses(ev, g, args, conflict);
+  shared.setCall(g, key, v);
+  return v;
+}
+
+function collectClauses(
   ev: Evaluator,
   g: RuleGroup,
   args: RegoValue[] | undefined,

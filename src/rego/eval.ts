@@ -9,6 +9,7 @@ import { directCall, evalCall } from './eval-calls.js';
 import { direct, isDeterministic, ITER, type Direct } from './eval-direct.js';
 import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
 import { constOf, entriesOf, isCollection, lookup, needsPattern, someEntry } from './term-info.js';
+import type { SharedValues } from './shared-values.js';
 import { RegoObject, RegoSet, type RegoValue } from './value.js';
 
 export type Env = Map<string, RegoValue>;
@@ -23,6 +24,8 @@ export interface EvaluatorOptions {
   /** undefined: print() is a no-op whose arguments are not evaluated (OPA without a print hook). */
   readonly print: ((line: string) => void) | undefined;
   readonly ctx: BuiltinContext;
+  /** Values shared across evaluations of the policy (read and filled only with no `with` in effect). */
+  readonly shared?: SharedValues | undefined;
 }
 
 /** Top-down, backtracking evaluation of Rego (continuation-passing; bindings undone on return). */
@@ -31,9 +34,20 @@ export class Evaluator {
   readonly opts: EvaluatorOptions;
   /** Nesting of rule/function evaluation, bounded to catch recursion. */
   depth = 0;
+  /** The evaluation's own state: `with` and mocked functions replace `st` with another one. */
+  readonly #base: EvalState;
   constructor(opts: EvaluatorOptions, st: EvalState) {
     this.opts = opts;
     this.st = st;
+    this.#base = st;
+  }
+
+  /** The shared values when `g` is stable and no `with` (or mock) is in effect, else undefined. */
+  sharedFor(g: RuleGroup): SharedValues | undefined {
+    const shared = this.opts.shared;
+    return shared !== undefined && this.st === this.#base && shared.isStable(g)
+      ? shared
+      : undefined;
   }
 
   evalBody(body: readonly Expr[], i: number, env: Env, k: Cont): boolean {

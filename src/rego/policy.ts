@@ -7,6 +7,8 @@ import { Evaluator, type Env } from './eval.js';
 import type { EvalState } from './eval-state.js';
 import { fromJs, toJs, type JsonValue } from './json.js';
 import { parseModule, parseQuery } from './parser.js';
+import { SharedValues } from './shared-values.js';
+import { stableGroups } from './stable-rules.js';
 import { queryVars } from './term-info.js';
 import { RegoObject, type RegoValue } from './value.js';
 
@@ -61,10 +63,20 @@ export class CompiledPolicy {
   readonly modules: readonly Module[];
   readonly #root: DataNode;
   readonly #queries = new Map<string, Expr[]>();
+  /** Stable rule values shared by evaluations: [non-strict, strict] (builtin errors differ). */
+  readonly #shared: readonly [SharedValues, SharedValues];
   constructor(modules: readonly Module[]) {
     this.modules = modules;
     this.#root = buildTree(modules);
     checkCalls(allRules(this.#root), this.#root, BUILTINS);
+    const stable = stableGroups(this.#root, BUILTINS);
+    this.#shared = [new SharedValues(stable), new SharedValues(stable)];
+  }
+
+  /** @internal what the shared cache holds (tests): stable rule values and function results */
+  sharedCounts(strict = false): { rules: number; calls: number } {
+    const s = this.#shared[strict ? 1 : 0];
+    return { rules: s.ruleCount, calls: s.callCount };
   }
 
   /** Evaluates a single-term query (`data.pkg.rule`, or a RefPath) and returns its first value. */
@@ -148,6 +160,7 @@ export class CompiledPolicy {
                 sink?.(line);
               },
         ctx: { nowNs },
+        shared: this.#shared[opts.strict === true ? 1 : 0],
       },
       st,
     );
