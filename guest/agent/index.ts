@@ -4,8 +4,7 @@ export { createAgentService, MAX_READ_LEN, STORAGE_HANDLERS } from './agent-serv
 export type { AgentMethods, AgentServiceOptions } from './agent-service.js';
 export { createHealthService, AGENT_API_VERSION } from './health-service.js';
 export type { HealthMethods } from './health-service.js';
-export { AGENT_SERVICE_DEF, HEALTH_SERVICE_DEF, wireServiceDef } from './service-defs.js';
-export type { WireMethods } from './service-defs.js';
+export { AGENT_SERVICE_DEF, HEALTH_SERVICE_DEF } from './service-defs.js';
 export {
   fromAgentProcess,
   fromAgentResources,
