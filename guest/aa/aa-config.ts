@@ -1,5 +1,6 @@
 import { parse as parseToml } from 'smol-toml';
-import { expectObject, expectString } from '#src/lib/index.js';
+import { expectBoolean, expectInt, expectObject, expectString } from '#src/lib/index.js';
+import { AAEL_DEFAULT_PCR } from '#src/tee/index.js';
 import { AaError } from './errors.js';
 
 /** What the guest components take from initdata's `aa.toml`. */
@@ -8,6 +9,8 @@ export interface AaConfig {
   readonly kbsUrl: string | undefined;
   /** `[token_configs.kbs] cert` (PEM) */
   readonly kbsCert: string | undefined;
+  /** `[eventlog_config]`: record runtime measurements in the AAEL (default off, PCR 17). */
+  readonly eventlog: { readonly enabled: boolean; readonly initPcr: number };
 }
 
 /** Parses `aa.toml` (upstream keys: `[token_configs.kbs]`, `[token_configs.coco_as]`, `[eventlog_config]`). */
@@ -18,9 +21,23 @@ export function parseAaConfig(text: string, at = 'aa.toml'): AaConfig {
     const kbs = expectObject(tc['kbs'] ?? {}, `${at}.token_configs.kbs`, ['url', 'cert']);
     const opt = (v: unknown, p: string): string | undefined =>
       v === undefined ? undefined : expectString(v, p, { nonEmpty: true });
+    const ev = expectObject(o['eventlog_config'] ?? {}, `${at}.eventlog_config`, [
+      'enable_eventlog',
+      'init_pcr',
+    ]);
     return Object.freeze({
       kbsUrl: opt(kbs['url'], `${at}.token_configs.kbs.url`),
       kbsCert: opt(kbs['cert'], `${at}.token_configs.kbs.cert`),
+      eventlog: Object.freeze({
+        enabled: expectBoolean(
+          ev['enable_eventlog'] ?? false,
+          `${at}.eventlog_config.enable_eventlog`,
+        ),
+        initPcr: expectInt(ev['init_pcr'] ?? AAEL_DEFAULT_PCR, `${at}.eventlog_config.init_pcr`, {
+          min: 0,
+          max: 63,
+        }),
+      }),
     });
   } catch (err) {
     throw new AaError(

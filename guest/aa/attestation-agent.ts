@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { NULL_LOGGER, equalBytes, fitBytes, type Logger } from '#src/lib/index.js';
-import { snpHostData, tdxMrConfigId } from '#src/tee/index.js';
+import { AAEL_DEFAULT_PCR, snpHostData, tdxMrConfigId } from '#src/tee/index.js';
 import type { Attester, AttesterTee } from '#guest/attester/index.js';
 import type { GuestKbsClient } from '#guest/kbs-client/index.js';
+import { AaEventLog, aaelEventLine, type AaEventLogOptions } from './aa-eventlog.js';
 import { AaError } from './errors.js';
 
 export interface AttestationAgentOptions {
@@ -12,14 +13,19 @@ export interface AttestationAgentOptions {
   /** The initdata digest this guest was started with; checked against the TEE report before any token. */
   readonly initDataDigest?: Uint8Array | undefined;
   readonly log?: Logger | undefined;
+  /**
+   * Record runtime measurements in the AAEL (aa.toml `[eventlog_config] enable_eventlog = true`);
+   * absent: ExtendRuntimeMeasurement is refused, as upstream does without an event log.
+   */
+  readonly eventLog?: AaEventLogOptions | undefined;
 }
 
 export interface AaCall {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Upstream's default runtime measurement register (PCR 17, mapped to RTMR 2 on TDX). */
-export const DEFAULT_RUNTIME_REGISTER = 17;
+/** Upstream's default runtime measurement register (PCR 17, RTMR 3 on TDX). */
+export const DEFAULT_RUNTIME_REGISTER = AAEL_DEFAULT_PCR;
 
 /** The initdata field of a TEE report for a digest: TDX MRCONFIGID (48), SNP HOST_DATA (32), sample: as is. */
 export function initDataFieldOf(tee: AttesterTee, digest: Uint8Array): Uint8Array {
@@ -38,6 +44,7 @@ export class AttestationAgent {
   readonly #o: AttestationAgentOptions;
   readonly #log: Logger;
   #bound = false;
+  #eventLog: Promise<AaEventLog> | undefined;
 
   constructor(options: AttestationAgentOptions) {
     this.#o = options;
@@ -115,7 +122,11 @@ export class AttestationAgent {
     if (digest === this.#o.initDataDigest) this.#bound = true;
   }
 
-  /** Extends a runtime register with SHA-384(`domain operation content`) (upstream's event form). */
+  /**
+   * ExtendRuntimeMeasurement: appends `domain operation content` to the AAEL and extends its
+   * digest (the attester's register hash: TDX SHA-384 into RTMR 3, sample SHA-256) into the log's
+   * register. The INIT entry is written with the first event.
+   */
   async extendRuntimeMeasurement(
     e: { domain: string; operation: string; content: string; registerIndex?: number | undefined },
     opts: AaCall = {},
@@ -127,20 +138,42 @@ export class AttestationAgent {
         'ERR_AA_MEASUREMENT',
         `runtime measurement is not available on ${a.tee}`,
       );
-    if (e.domain === '' || e.operation === '')
+    const cfg = this.#o.eventLog;
+    if (!cfg)
+      throw new AaError(
+        'failed_precondition',
+        'ERR_AA_MEASUREMENT',
+        'runtime measurement is off: set [eventlog_config] enable_eventlog = true in aa.toml',
+      );
+    const pcr = cfg.initPcr ?? DEFAULT_RUNTIME_REGISTER;
+    if (e.registerIndex !== undefined && e.registerIndex !== pcr)
       throw new AaError(
         'invalid_argument',
         'ERR_AA_MEASUREMENT',
-        'runtime measurement: domain and operation must be non-empty',
+        `runtime measurement: the event log is bound to register ${String(pcr)}; RegisterIndex ${String(e.registerIndex)} would make it unreplayable (omit it or use ${String(pcr)})`,
       );
-    const digest = new Uint8Array(
-      createHash('sha384').update(`${e.domain} ${e.operation} ${e.content}`).digest(),
-    );
-    await a.extendRuntimeMeasurement(e.registerIndex ?? DEFAULT_RUNTIME_REGISTER, digest, opts);
+    aaelEventLine(e); // refuse a bad event before the INIT entry is written
+    const log = await this.#openEventLog(opts);
+    const line = await log.record(e, opts.signal);
     this.#log.info('runtime measurement extended', {
       domain: e.domain,
       operation: e.operation,
-      register: e.registerIndex ?? DEFAULT_RUNTIME_REGISTER,
+      register: pcr,
+      bytes: line.length,
     });
+  }
+
+  #openEventLog(opts: AaCall): Promise<AaEventLog> {
+    if (!this.#eventLog) {
+      const opening = AaEventLog.open(this.#o.attester, {
+        ...this.#o.eventLog,
+        signal: opts.signal,
+      });
+      this.#eventLog = opening;
+      opening.catch(() => {
+        if (this.#eventLog === opening) this.#eventLog = undefined;
+      });
+    }
+    return this.#eventLog;
   }
 }

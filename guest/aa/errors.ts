@@ -5,7 +5,8 @@ export type AaErrorCode =
   | 'ERR_AA_TOKEN_TYPE'
   | 'ERR_AA_NO_KBS'
   | 'ERR_AA_MEASUREMENT'
-  | 'ERR_AA_CONFIG';
+  | 'ERR_AA_CONFIG'
+  | 'ERR_AA_EVENTLOG';
 
 export class AaError extends CcError {
   declare readonly code: AaErrorCode;

@@ -8,3 +8,4 @@ export {
 } from './attestation-agent.js';
 export { AA_SOCKET, registerAaService } from './aa-server.js';
 export { parseAaConfig, type AaConfig } from './aa-config.js';
+export { AAEL_PATH, AaEventLog, type AaEventLogOptions } from './aa-eventlog.js';

@@ -13,12 +13,16 @@ export interface Attester {
   getEvidence(reportData: Uint8Array, opts?: EvidenceOptions): Promise<unknown>;
   /** The raw TEE report's initdata field (TDX MRCONFIGID 48 bytes, SNP HOST_DATA 32 bytes, sample: bound digest). */
   initDataField?(opts?: EvidenceOptions): Promise<Uint8Array>;
-  /** Extends a runtime measurement register (TDX RTMR, sample: event log only). */
+  /** Extends the runtime register PCR `index` maps to (TDX: an RTMR; sample: a software register). */
   extendRuntimeMeasurement?(
     index: number,
     digest: Uint8Array,
     opts?: EvidenceOptions,
   ): Promise<void>;
+  /** The current value of the runtime register PCR `index` maps to. */
+  getRuntimeMeasurement?(index: number, opts?: EvidenceOptions): Promise<Uint8Array>;
+  /** The hash of that register (TDX sha384, sample sha256): the event log's digest algorithm. */
+  readonly runtimeMeasurementAlgorithm?: 'sha256' | 'sha384' | undefined;
 }
 
 export const REPORT_DATA_LENGTH = 64;

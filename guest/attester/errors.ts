@@ -8,7 +8,8 @@ export type AttesterErrorCode =
   | 'ERR_ATTESTER_EVIDENCE'
   | 'ERR_ATTESTER_UNSUPPORTED'
   | 'ERR_ATTESTER_IOCTL'
-  | 'ERR_ATTESTER_QGS';
+  | 'ERR_ATTESTER_QGS'
+  | 'ERR_ATTESTER_RTMR';
 
 /** Every failure of an attester. */
 export class AttesterError extends CcError {

@@ -16,6 +16,7 @@ export {
   type TsmReportRequest,
 } from './configfs-tsm.js';
 export {
+  AA_EVENTLOG_PATH,
   CCEL_PATH,
   TDX_GUEST_DEVICES,
   TDX_TSM_PROVIDER,
@@ -37,6 +38,7 @@ export {
   type SnpCertEntry,
 } from './snp-cert-table.js';
 export {
+  SAMPLE_DIGEST_LENGTH,
   createSampleAttester,
   type SampleAttester,
   type SampleAttesterOptions,
@@ -93,4 +95,12 @@ export {
   readQgsFrame,
   type QgsQuoteOptions,
 } from './qgs-client.js';
+export {
+  RTMR_SIZE,
+  TDX_MEASUREMENTS_DIR,
+  extendRtmr,
+  pcrToRtmr,
+  readRtmr,
+  rtmrPath,
+} from './tdx-rtmr.js';
 export { createAttester, detectTee, type DetectAttesterOptions } from './detect-attester.js';

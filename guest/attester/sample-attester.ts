@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { checkReportData, type Attester } from './attester.js';
 import { AttesterError } from './errors.js';
 
@@ -23,20 +24,35 @@ export interface SampleRuntimeEvent {
   readonly digest: Uint8Array;
 }
 
-/** The sample attester, for guests without a TEE; keeps runtime measurements as an event log. */
+/**
+ * The sample attester, for guests without a TEE. Like upstream's, it keeps runtime measurements
+ * in one software register (SHA-256, every PCR maps to it) and records each extension.
+ */
 export interface SampleAttester extends Attester {
   readonly events: readonly SampleRuntimeEvent[];
+  /** The software register's current value. */
+  readonly register: Uint8Array;
 }
 
 const MAX_EVENTS = 4096;
+/** Upstream's sample register takes SHA-256 digests only. */
+export const SAMPLE_DIGEST_LENGTH = 32;
 
 export function createSampleAttester(options: SampleAttesterOptions = {}): SampleAttester {
   const svn = options.svn ?? '1';
   const field = options.initDataDigest ?? new Uint8Array(0);
   const events: SampleRuntimeEvent[] = [];
+  let register = new Uint8Array(SAMPLE_DIGEST_LENGTH);
   return {
     tee: 'sample',
     events,
+    get register() {
+      return register.slice();
+    },
+    runtimeMeasurementAlgorithm: 'sha256',
+    getRuntimeMeasurement() {
+      return Promise.resolve(register.slice());
+    },
     getEvidence(reportData) {
       try {
         const evidence: SampleEvidenceJson = {
@@ -53,6 +69,14 @@ export function createSampleAttester(options: SampleAttesterOptions = {}): Sampl
       return Promise.resolve(field);
     },
     extendRuntimeMeasurement(index, digest) {
+      if (digest.length !== SAMPLE_DIGEST_LENGTH)
+        return Promise.reject(
+          new AttesterError(
+            'invalid_argument',
+            'ERR_ATTESTER_EVIDENCE',
+            `the sample register takes ${String(SAMPLE_DIGEST_LENGTH)}-byte (SHA-256) digests, got ${String(digest.length)}`,
+          ),
+        );
       if (events.length >= MAX_EVENTS)
         return Promise.reject(
           new AttesterError(
@@ -62,6 +86,7 @@ export function createSampleAttester(options: SampleAttesterOptions = {}): Sampl
           ),
         );
       events.push({ index, digest: new Uint8Array(digest) });
+      register = new Uint8Array(createHash('sha256').update(register).update(digest).digest());
       return Promise.resolve();
     },
   };

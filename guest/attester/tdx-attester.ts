@@ -8,7 +8,8 @@ import { checkReportData, type Attester, type EvidenceOptions } from './attester
 import { NODE_TSM_FS, hasConfigfsTsm, requestTsmReport, type TsmFs } from './configfs-tsm.js';
 import { AttesterError } from './errors.js';
 import { TDX_ATTEST_CONF, getQuoteFromQgs, parseTdxAttestPort } from './qgs-client.js';
-import { requestTdReport, tdReportMrConfigId } from './tdx-guest-ioctl.js';
+import { requestTdReport, tdReportMrConfigId, tdReportRtmr } from './tdx-guest-ioctl.js';
+import { extendRtmr, pcrToRtmr, readRtmr, rtmrPath } from './tdx-rtmr.js';
 import { NATIVE_TEE_DEVICE, type TeeDevice } from './tee-device.js';
 
 export const TDX_TSM_PROVIDER = 'tdx_guest';
@@ -29,7 +30,12 @@ export interface TdxAttesterOptions {
 export interface TdxEvidenceJson {
   readonly cc_eventlog: string | null;
   readonly quote: string;
+  /** The attestation agent's runtime event log (AAEL text), when it keeps one. */
+  readonly aa_eventlog?: string;
 }
+
+/** Where the attestation agent keeps its AAEL (guest-components' path). */
+export const AA_EVENTLOG_PATH = 'run/attestation-agent/eventlog';
 
 const NATIVE_VSOCK: VsockBinding = native;
 
@@ -76,10 +82,12 @@ export function createTdxAttester(options: TdxAttesterOptions = {}): Attester {
     tee: 'tdx',
     async getEvidence(reportData, opts = {}) {
       const q = await quote(reportData, opts);
-      const ccel = await readCcel(root, fs);
+      const ccel = await readOptional(root, fs, CCEL_PATH, 'the ccel event log');
+      const aael = await readOptional(root, fs, AA_EVENTLOG_PATH, 'the aa event log');
       const evidence: TdxEvidenceJson = {
         cc_eventlog: ccel === undefined ? null : Buffer.from(ccel).toString('base64'),
         quote: Buffer.from(q).toString('base64'),
+        ...(aael === undefined ? {} : { aa_eventlog: Buffer.from(aael).toString('utf8') }),
       };
       return evidence;
     },
@@ -94,14 +102,17 @@ export function createTdxAttester(options: TdxAttesterOptions = {}): Attester {
       );
       return tdReportMrConfigId(report);
     },
-    extendRuntimeMeasurement() {
-      return Promise.reject(
-        new AttesterError(
-          'unavailable',
-          'ERR_ATTESTER_UNAVAILABLE',
-          'tdx rtmr extension unavailable: needs configfs-tsm rtmr support or the /dev/tdx_guest ioctl, which the native addon lacks',
-        ),
+    runtimeMeasurementAlgorithm: 'sha384',
+    extendRuntimeMeasurement: (pcr, digest, opts) => extendRtmr(fs, root, pcr, digest, opts),
+    async getRuntimeMeasurement(pcr, opts = {}) {
+      if (await exists(fs, rtmrPath(root, pcrToRtmr(pcr)))) return readRtmr(fs, root, pcr);
+      const report = await requestTdReport(
+        device,
+        await devicePath(),
+        new Uint8Array(64),
+        opts.signal,
       );
+      return tdReportRtmr(report, pcrToRtmr(pcr));
     },
   };
 }
@@ -162,16 +173,23 @@ async function exists(fs: TsmFs, path: string): Promise<boolean> {
   }
 }
 
-async function readCcel(root: string, fs: TsmFs): Promise<Uint8Array | undefined> {
+async function readOptional(
+  root: string,
+  fs: TsmFs,
+  path: string,
+  what: string,
+): Promise<Uint8Array | undefined> {
   try {
-    return await fs.readFile(join(root, CCEL_PATH));
+    return await fs.readFile(join(root, path));
   } catch (err) {
     if (isSystemError(err) && (err.code === 'ENOENT' || err.code === 'EACCES')) return undefined;
     throw new AttesterError(
       'internal',
       'ERR_ATTESTER_EVIDENCE',
-      `cannot read the ccel event log ${join(root, CCEL_PATH)}`,
-      { cause: err },
+      `cannot read ${what} ${join(root, path)}`,
+      {
+        cause: err,
+      },
     );
   }
 }

@@ -3,7 +3,12 @@ import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { NULL_LOGGER, type Logger } from '#src/lib/index.js';
 import { TtrpcServer } from '#src/protocol/ttrpc/index.js';
-import { AA_SOCKET, AttestationAgent, registerAaService } from '#guest/aa/index.js';
+import {
+  AA_SOCKET,
+  AttestationAgent,
+  registerAaService,
+  type AaEventLogOptions,
+} from '#guest/aa/index.js';
 import type { Attester } from '#guest/attester/index.js';
 import { GuestKbsClient } from '#guest/kbs-client/index.js';
 import { REST_HOST, REST_PORT, RestServer } from '#guest/rest/index.js';
@@ -34,6 +39,8 @@ export interface GuestComponentsOptions {
     { readonly host?: string | undefined; readonly port?: number | undefined } | false | undefined;
   readonly prefetch?: readonly string[] | undefined;
   readonly requireSignedSecrets?: boolean | undefined;
+  /** Keep the AAEL (aa.toml `[eventlog_config] enable_eventlog`); absent = runtime measurement off. */
+  readonly eventLog?: AaEventLogOptions | undefined;
   readonly log?: Logger | undefined;
 }
 
@@ -78,6 +85,7 @@ export async function startGuestComponents(
     attester: o.attester,
     kbs,
     initDataDigest: o.initData?.digest,
+    eventLog: o.eventLog,
     log,
   });
   const source = kbs

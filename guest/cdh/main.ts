@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       ? { toml: Buffer.from(initData.toml).toString('utf8'), digest: initData.digest }
       : undefined,
     cdhSocket: cdhCfg?.socket === undefined ? undefined : socketPath(cdhCfg.socket),
+    eventLog: aaCfg?.eventlog.enabled === true ? { initPcr: aaCfg.eventlog.initPcr } : undefined,
     rest: args.includes('--no-rest')
       ? false
       : { port: port === undefined ? undefined : Number(port) },

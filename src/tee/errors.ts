@@ -7,9 +7,10 @@ export type TeeErrorCode =
   | 'ERR_TEE_UNSUPPORTED'
   | 'ERR_INITDATA_INVALID'
   | 'ERR_INITDATA_ALGORITHM'
-  | 'ERR_CCEL_MALFORMED';
+  | 'ERR_CCEL_MALFORMED'
+  | 'ERR_AAEL_INVALID';
 
-/** A malformed or unsupported TDX quote, SNP report, CCEL or initdata document. */
+/** A malformed or unsupported TDX quote, SNP report, CCEL, AAEL or initdata document. */
 export class TeeError extends CcError {
   declare readonly code: TeeErrorCode;
   constructor(kind: ErrorKind, code: TeeErrorCode, message: string, options?: ErrorOptions) {

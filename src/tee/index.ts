@@ -6,3 +6,4 @@ export * from './snp-report-json.js';
 export * from './initdata.js';
 export * from './ccel.js';
 export * from './ccel-details.js';
+export * from './aael.js';

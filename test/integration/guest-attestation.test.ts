@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -71,6 +72,7 @@ describe('guest components against the KBS (sample attester)', () => {
       aaSocket: join(dir.path, `aa-${String(n)}.sock`),
       cdhSocket: join(dir.path, `cdh-${String(n)}.sock`),
       rest: { host: '127.0.0.1', port: 0 },
+      eventLog: { path: join(dir.path, `eventlog-${String(n)}`) },
     });
     running.push(gc);
     return gc;
@@ -123,6 +125,16 @@ describe('guest components against the KBS (sample attester)', () => {
       Content: 'x',
       RegisterIndex: undefined,
     });
+    const aael = readFileSync(join(dir.path, `eventlog-${String(n)}`), 'utf8');
+    expect(aael).toMatch(/^INIT sha256\/0{64}\ntest op x\n$/);
+    await expect(
+      aa.ExtendRuntimeMeasurement({
+        Domain: 'a b',
+        Operation: 'op',
+        Content: '',
+        RegisterIndex: undefined,
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid_argument' });
     await expect(aa.GetToken({ TokenType: 'coco_as' })).rejects.toMatchObject({
       kind: 'invalid_argument',
     });

@@ -48,6 +48,7 @@ describe('parseAaConfig', () => {
     expect(parseAaConfig('[token_configs.kbs]\nurl = "http://kbs"\n')).toEqual({
       kbsUrl: 'http://kbs',
       kbsCert: undefined,
+      eventlog: { enabled: false, initPcr: 17 },
     });
     expect(() => parseAaConfig('[token_configs.kbs]\nuri = "x"\n')).toThrow(
       expect.objectContaining({ code: 'ERR_AA_CONFIG' }),

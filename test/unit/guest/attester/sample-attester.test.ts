@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -22,11 +23,18 @@ describe('createSampleAttester', () => {
     expect(Buffer.from(ev.report_data, 'base64')).toHaveLength(64);
   });
 
-  test('carries the bound initdata digest and keeps runtime measurements as an event log', async () => {
+  test('carries the bound initdata digest and keeps runtime measurements in a SHA-256 register', async () => {
     const a = createSampleAttester({ initDataDigest: new Uint8Array([9, 9]) });
     expect(await a.initDataField?.()).toEqual(new Uint8Array([9, 9]));
-    await a.extendRuntimeMeasurement?.(3, new Uint8Array([1]));
-    expect(a.events).toEqual([{ index: 3, digest: new Uint8Array([1]) }]);
+    expect(await a.getRuntimeMeasurement?.(17)).toEqual(new Uint8Array(32));
+    const d = new Uint8Array(32).fill(1);
+    await a.extendRuntimeMeasurement?.(3, d);
+    expect(a.events).toEqual([{ index: 3, digest: d }]);
+    const want = createHash('sha256').update(new Uint8Array(32)).update(d).digest();
+    expect(await a.getRuntimeMeasurement?.(17)).toEqual(new Uint8Array(want));
+    await expect(a.extendRuntimeMeasurement?.(3, new Uint8Array(48))).rejects.toMatchObject({
+      kind: 'invalid_argument',
+    });
   });
 });
 
