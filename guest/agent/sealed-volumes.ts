@@ -67,6 +67,18 @@ async function readNoFollow(path: string): Promise<Buffer> {
   }
 }
 
+/** Whether a regular file (never followed) starts with `sealed.`; reads only that prefix. */
+async function startsSealed(path: string): Promise<boolean> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.alloc(SEALED_PREFIX.length);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return isSealed(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
 function isSealed(data: Uint8Array): boolean {
   return Buffer.from(data.subarray(0, SEALED_PREFIX.length)).toString('latin1') === SEALED_PREFIX;
 }
@@ -154,9 +166,9 @@ async function scan(source: string, at: string): Promise<Scan | undefined> {
 
 /** Whether a scanned volume holds a sealed file. */
 async function hasSealedFile(source: string, s: Scan): Promise<boolean> {
-  if (s.top.kind === 'file') return isSealed(await readNoFollow(source));
+  if (s.top.kind === 'file') return startsSealed(source);
   for (const e of s.entries)
-    if (e.kind === 'file' && isSealed(await readNoFollow(`${source}/${e.rel}`))) return true;
+    if (e.kind === 'file' && (await startsSealed(`${source}/${e.rel}`))) return true;
   return false;
 }
 

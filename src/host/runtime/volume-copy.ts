@@ -1,4 +1,5 @@
-import { lstat, opendir, readFile, readlink, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, opendir, readlink, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { CcError, describeError, type Logger } from '#src/lib/index.js';
 import type { AgentClient } from '#src/host/agent/index.js';
@@ -177,6 +178,29 @@ export async function planVolumeCopy(
 }
 
 /**
+ * Reads a file the walk found, never following a symlink and never more than its walked size:
+ * the host folder may have changed since (kubelet's updates), and the walk's sizes are the bounds.
+ */
+async function readExactly(path: string, size: number): Promise<Buffer> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.alloc(size + 1);
+    let n = 0;
+    for (let r = -1; r !== 0 && n < buf.length; n += r)
+      r = (await fh.read(buf, n, buf.length - n, n)).bytesRead;
+    if (n !== size)
+      throw new RuntimeError(
+        'failed_precondition',
+        'ERR_RUNTIME_VOLUME',
+        `${path} changed size while it was copied (${String(size)} bytes when walked); retry`,
+      );
+    return buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * Copies a planned volume folder to `guestPath` with CopyFile (folder first, then its entries,
  * parents before children), keeping its symlink layout. A failed copy is `ERR_RUNTIME_VOLUME`
  * naming the entry.
@@ -212,7 +236,7 @@ export async function copyVolume(
           { signal: o.signal },
         );
       else {
-        const data = await readFile(join(plan.root, e.rel));
+        const data = await readExactly(join(plan.root, e.rel), e.size);
         await agent.copyFile(
           { path, data, mode: e.mode, uid: e.uid, gid: e.gid },
           { signal: o.signal },

@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { NULL_LOGGER } from '#src/lib/index.js';
 import {
+  copyVolume,
   DEFAULT_SHARED_VOLUME_LIMITS,
   isVolumeDirectory,
   MAX_VOLUME_FILE_BYTES,
@@ -122,5 +124,24 @@ describe('planVolumeCopy', () => {
     ['x'.repeat(4096), 'its target is longer than 4095 bytes'],
   ])('unsafeSymlinkTarget(%j) = %j', (target, why) => {
     expect(unsafeSymlinkTarget(target)).toBe(why);
+  });
+
+  test('a file that grew after the walk is not read past its walked size: ERR_RUNTIME_VOLUME', async () => {
+    const v = makeKubeletVolume(tmp(), { key: 'small' });
+    const plan = await planVolumeCopy(v, '/etc/k', DEFAULT_SHARED_VOLUME_LIMITS);
+    writeFileSync(join(v, KUBELET_DATA_DIR, 'key'), 'much larger now');
+    const ok = (): Promise<void> => Promise.resolve();
+    const agent = { copyFile: ok, copyDirectory: ok, copySymlink: ok };
+    await expect(
+      copyVolume(agent, plan, '/run/kata-containers/shared/containers/c-0-k', {
+        destination: '/etc/k',
+        log: NULL_LOGGER,
+      }),
+    ).rejects.toMatchObject({
+      code: 'ERR_RUNTIME_VOLUME',
+      message: expect.stringMatching(
+        /at \.\.2026.*\/key: .*changed size while it was copied \(5 bytes when walked\)/,
+      ),
+    });
   });
 });
