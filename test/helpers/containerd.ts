@@ -5,18 +5,12 @@
  */
 import { reapShimsOf } from './reap-shims.js';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  writeFileSync,
-  chmodSync,
-  mkdirSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './source-files.js';
+import { privateContainerdConfig, writeShimWrapper } from '#src/host/demo/containerd-config.js';
 
 export interface StartContainerdOptions {
   /** A folder prepended to containerd's PATH; default: a tmp folder with a wrapper for dist/containerd-shim-kata-cc-v2.mjs. */
@@ -122,69 +116,8 @@ export function run(
 /** A tmp folder holding an executable `containerd-shim-kata-cc-v2` that runs the built bundle. */
 export function makeShimDir(parent: string): string {
   const dir = join(parent, 'bin');
-  mkdirSync(dir, { recursive: true });
-  const bundle = join(PROJECT_ROOT, 'dist', `${SHIM_BINARY_NAME}.mjs`);
-  const wrapper = join(dir, SHIM_BINARY_NAME);
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${bundle}" "$@"\n`);
-  chmodSync(wrapper, 0o755);
+  writeShimWrapper(dir, join(PROJECT_ROOT, 'dist', `${SHIM_BINARY_NAME}.mjs`));
   return dir;
-}
-
-function tomlString(s: string): string {
-  return JSON.stringify(s);
-}
-
-function containerdConfig(
-  dir: string,
-  cri: boolean,
-  logLevel: string,
-  cni?: { conf: string; sandboxImage: string },
-): string {
-  const lines = [
-    'version = 2',
-    `root = ${tomlString(join(dir, 'root'))}`,
-    `state = ${tomlString(join(dir, 'state'))}`,
-    '',
-    '[grpc]',
-    `  address = ${tomlString(join(dir, 'containerd.sock'))}`,
-    '',
-    '[ttrpc]',
-    `  address = ${tomlString(join(dir, 'containerd.sock.ttrpc'))}`,
-    '',
-    '[debug]',
-    `  level = ${tomlString(logLevel)}`,
-    '',
-  ];
-  if (!cri || cni === undefined) {
-    lines.push('disabled_plugins = ["io.containerd.grpc.v1.cri"]');
-    // `disabled_plugins` must precede the tables: move it to the top
-    const last = lines.pop() as string;
-    lines.splice(1, 0, last);
-    return lines.join('\n') + '\n';
-  }
-  lines.push(
-    '[plugins."io.containerd.grpc.v1.cri"]',
-    `  sandbox_image = ${tomlString(cni.sandboxImage)}`,
-    '  stream_server_address = "127.0.0.1"',
-    '  stream_server_port = "0"',
-    '  enable_selinux = false',
-    '  disable_apparmor = true',
-    '  restrict_oom_score_adj = true',
-    '[plugins."io.containerd.grpc.v1.cri".containerd]',
-    '  default_runtime_name = "runc"',
-    '  snapshotter = "overlayfs"',
-    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
-    '  runtime_type = "io.containerd.runc.v2"',
-    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata-cc]',
-    '  runtime_type = "io.containerd.kata-cc.v2"',
-    '  pod_annotations = ["io.katacontainers.*"]',
-    '  container_annotations = ["io.katacontainers.*"]',
-    '[plugins."io.containerd.grpc.v1.cri".cni]',
-    '  bin_dir = "/usr/lib/cni"',
-    `  conf_dir = ${tomlString(cni.conf)}`,
-    '  max_conf_num = 1',
-  );
-  return lines.join('\n') + '\n';
 }
 
 /**
@@ -308,8 +241,10 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
     await createBridge(bridge, net);
   }
   const configPath = join(dir, 'config.toml');
-  const cniOpt = cniConfDir === undefined ? undefined : { conf: cniConfDir, sandboxImage };
-  writeFileSync(configPath, containerdConfig(dir, cri, options.logLevel ?? 'debug', cniOpt));
+  const criConfig =
+    cniConfDir === undefined ? undefined : { sandboxImage, cniConfDir, restrictOomScoreAdj: true };
+  const logLevel = options.logLevel ?? 'debug';
+  writeFileSync(configPath, privateContainerdConfig({ dir, logLevel, cri: criConfig }));
   const address = join(dir, 'containerd.sock');
   const ttrpcAddress = `${address}.ttrpc`;
   const logPath = join(dir, 'containerd.log');

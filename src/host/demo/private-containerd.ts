@@ -1,17 +1,10 @@
 import { spawn } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CcError, runProgram, sleep, type Env, type ProgramResult } from '#src/lib/index.js';
+import { privateContainerdConfig, writeShimWrapper } from './containerd-config.js';
 
-export const SHIM_BINARY = 'containerd-shim-kata-cc-v2';
+export { SHIM_BINARY } from './containerd-config.js';
 
 export interface PrivateContainerdOptions {
   /** Everything (config, root, state, sockets, logs) lives below this folder. */
@@ -37,60 +30,23 @@ export interface PrivateContainerd {
   stop(): Promise<void>;
 }
 
-function configText(o: PrivateContainerdOptions, cniDir: string): string {
-  const q = (s: string): string => JSON.stringify(s);
-  const cri = '[plugins."io.containerd.grpc.v1.cri"';
-  const lines = [
-    'version = 2',
-    `root = ${q(join(o.dir, 'root'))}`,
-    `state = ${q(join(o.dir, 'state'))}`,
-    '[grpc]',
-    `  address = ${q(join(o.dir, 'containerd.sock'))}`,
-    '[ttrpc]',
-    `  address = ${q(join(o.dir, 'containerd.sock.ttrpc'))}`,
-    `${cri}]`,
-    `  sandbox_image = ${q(o.sandboxImage)}`,
-    '  stream_server_address = "127.0.0.1"',
-    '  stream_server_port = "0"',
-    '  disable_apparmor = true',
-    `${cri}.containerd]`,
-    '  default_runtime_name = "runc"',
-    '  snapshotter = "overlayfs"',
-    `${cri}.containerd.runtimes.runc]`,
-    '  runtime_type = "io.containerd.runc.v2"',
-    `${cri}.containerd.runtimes.kata-cc]`,
-    '  runtime_type = "io.containerd.kata-cc.v2"',
-    '  pod_annotations = ["io.katacontainers.*"]',
-    '  container_annotations = ["io.katacontainers.*"]',
-    `${cri}.cni]`,
-    '  bin_dir = "/usr/lib/cni"',
-    `  conf_dir = ${q(cniDir)}`,
-    '  max_conf_num = 1',
-  ];
-  for (const host of o.insecureRegistries) {
-    lines.push(`${cri}.registry.mirrors.${q(host)}]`, `  endpoint = [${q(`http://${host}`)}]`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 /** containerd (Debian's 1.6) on private sockets, with CRI, runc and the kata-cc runtime handler. */
 export async function startPrivateContainerd(
   o: PrivateContainerdOptions,
 ): Promise<PrivateContainerd> {
   const bin = join(o.dir, 'bin');
   const cniDir = join(o.dir, 'cni');
-  mkdirSync(bin, { recursive: true });
   mkdirSync(cniDir, { recursive: true });
-  const wrapper = join(bin, SHIM_BINARY);
-  writeFileSync(
-    wrapper,
-    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(o.shimBundle)} "$@"\n`,
-  );
-  chmodSync(wrapper, 0o755);
+  writeShimWrapper(bin, o.shimBundle);
   // containerd's CRI needs an eth0 with an address in the pod's network namespace
   writeFileSync(join(cniDir, '10-kata-cc-demo.conflist'), o.cniConflist);
   const configPath = join(o.dir, 'containerd.toml');
-  writeFileSync(configPath, configText(o, cniDir));
+  const cri = {
+    sandboxImage: o.sandboxImage,
+    cniConfDir: cniDir,
+    insecureRegistries: o.insecureRegistries,
+  };
+  writeFileSync(configPath, privateContainerdConfig({ dir: o.dir, cri }));
   const address = join(o.dir, 'containerd.sock');
   const logPath = join(o.dir, 'containerd.log');
   const logFd = openSync(logPath, 'a');
