@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Logger } from '#src/lib/index.js';
 
 export interface ComponentsSupervisorOptions {
@@ -17,6 +18,11 @@ export interface ComponentsSupervisorOptions {
   readonly stableMs?: number | undefined;
   /** How long close() waits after SIGTERM before SIGKILL. Default 3 s. */
   readonly killAfterMs?: number | undefined;
+  /**
+   * Nice value of the process (the agent's own is 0): on the pod VM's one vCPU its Node start-up
+   * then yields to the agent's work (CreateSandbox, the pause container). Default: inherited.
+   */
+  readonly niceness?: number | undefined;
 }
 
 export type ComponentsState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
@@ -74,6 +80,7 @@ export class ComponentsSupervisor {
       return;
     }
     this.#child = child;
+    this.#lowerPriority(child);
     let resolveExit!: () => void;
     this.#exited = new Promise((r) => (resolveExit = r));
     child.once('spawn', () => {
@@ -94,6 +101,16 @@ export class ComponentsSupervisor {
     child.once('exit', (code, signal) => {
       finish({ code, signal });
     });
+  }
+
+  #lowerPriority(child: ChildProcess): void {
+    const { niceness } = this.#o;
+    if (niceness === undefined || child.pid === undefined) return;
+    try {
+      setPriority(child.pid, niceness);
+    } catch (err) {
+      this.#o.log.warn('cannot lower the guest components priority', { niceness, error: err });
+    }
   }
 
   #onExit(t0: number, info: Record<string, unknown>): void {

@@ -5,7 +5,7 @@ import type { KernelPackage } from './kernel.js';
 import { sharedLibraries } from './libraries.js';
 
 /** Bump when the builder's output changes for the same inputs. */
-export const GUEST_BUILDER_VERSION = 4;
+export const GUEST_BUILDER_VERSION = 5;
 
 /** Everything the image is made of; its hash names the cache folder. */
 export interface BuildInputs {

@@ -22,6 +22,7 @@ import {
 } from './build-inputs.js';
 import { buildInitramfs } from './initramfs.js';
 import { extractPvhKernel } from './kernel-pvh.js';
+import { codeCacheFlags, writeCodeCache } from './code-cache.js';
 import { GUEST_AGENT_ENTRY, renderInitScript } from './init-script.js';
 import {
   fetchKernel,
@@ -97,7 +98,7 @@ export async function buildGuestImage(options: BuildGuestImageOptions): Promise<
     );
   }
   const nodeBinary = options.nodeBinary ?? process.execPath;
-  const nodeFlags = options.nodeFlags ?? [];
+  const nodeFlags = [...(options.nodeFlags ?? []), ...codeCacheFlags(agentDir)];
   const initScript = renderInitScript({ nodeFlags });
   mkdirSync(cacheDir, { recursive: true });
   const pkg = await resolveKernelPackage(signal);
@@ -217,6 +218,13 @@ async function buildInto(o: BuildIntoOptions): Promise<void> {
       agentDir: o.agentDir,
       signal: o.signal,
     });
+    const cacheBytes = await writeCodeCache({
+      stage: join(tmp, 'rootfs-stage'),
+      nodeBinary: o.nodeBinary,
+      nodeFlags: o.inputs.nodeFlags,
+      signal: o.signal,
+    });
+    if (cacheBytes !== undefined) o.progress(`agent code cache: ${cacheBytes} bytes`);
     o.progress('making the erofs root');
     await makeErofs(join(tmp, 'rootfs-stage'), join(tmp, 'root.img'), uuidOf(o.hash), o.signal);
     o.progress('appending the dm-verity hash tree');

@@ -22,6 +22,9 @@ export interface ShimCreateTimings {
   readonly agentReadyCpuMs: number;
   /** Create sent → QMP answered ("vm started" in the shim log). */
   readonly vmStartedMs: number;
+  /** From the agent's own ready line on the console: its code cache state and `start_ms` (guest clock, from node's start). */
+  readonly agentCodeCache: string;
+  readonly agentStartMs: number;
 }
 
 export interface ShimCreateOptions {
@@ -162,16 +165,28 @@ async function timeCreate(
   const logLine = (msg: string) => (l: string) => l.includes(`"msg":"${msg}"`);
   const what = `shim Create of ${t.id}`;
   const vmStarted = waitForLine(t.shimLog, logLine('vm started'), { signal, what });
-  const init = findFile(t.stateDir, 'console.log', signal).then((path) =>
+  const consoleLog = findFile(t.stateDir, 'console.log', signal);
+  const init = consoleLog.then((path) =>
     waitForLine(path, (l) => l.includes(GUEST_INIT_MARKERS.ready), { signal, what }),
+  );
+  const agentLine = consoleLog.then((path) =>
+    waitForLine(path, logLine('agent ready'), { signal, what }),
   );
   const ready = waitForLine(t.shimLog, logLine('agent ready'), { signal, what }).then((seen) => {
     const pid = qemuPidByName(t.id);
     return { seen, cpu: pid === undefined ? NaN : o.cpuMs(pid) };
   });
   try {
-    const [createMs, vm, initSeen, r] = await Promise.all([done, vmStarted, init, ready]);
+    const [createMs, vm, initSeen, r, a] = await Promise.all([
+      done,
+      vmStarted,
+      init,
+      ready,
+      agentLine,
+    ]);
+    const agent = agentReady(a.line);
     return {
+      ...agent,
       vmStartedMs: vm.at - t0,
       initMs: initSeen.at - t0,
       agentReadyMs: logTime(r.seen.line) - wall0,
@@ -180,8 +195,20 @@ async function timeCreate(
     };
   } finally {
     watch.abort();
-    await Promise.allSettled([create, vmStarted, init, ready]);
+    await Promise.allSettled([create, vmStarted, init, ready, agentLine]);
   }
+}
+
+/** `code_cache` and `start_ms` of the agent's ready line (console text may precede the JSON). */
+function agentReady(line: string): { agentCodeCache: string; agentStartMs: number } {
+  const o = JSON.parse(line.slice(line.indexOf('{'))) as {
+    code_cache?: unknown;
+    start_ms?: unknown;
+  };
+  return {
+    agentCodeCache: typeof o.code_cache === 'string' ? o.code_cache : 'none',
+    agentStartMs: typeof o.start_ms === 'number' ? o.start_ms : NaN,
+  };
 }
 
 /** The `time` field of a JSON log line, as epoch ms. */

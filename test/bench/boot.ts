@@ -212,7 +212,7 @@ async function shimCreates(ctx: BenchContext, manifestPath: string): Promise<Ben
       i,
     );
     ctx.progress(
-      `shim Create ${i + 1}: vm started ${ms(s.vmStartedMs)}, init ${ms(s.initMs)}, agent ready ${ms(s.agentReadyMs)} (qemu cpu ${s.agentReadyCpuMs.toFixed(0)} ms), Create answered ${ms(s.createMs)}`,
+      `shim Create ${i + 1}: vm started ${ms(s.vmStartedMs)}, init ${ms(s.initMs)}, agent ready ${ms(s.agentReadyMs)} (qemu cpu ${s.agentReadyCpuMs.toFixed(0)} ms; agent start_ms ${s.agentStartMs}, code cache ${s.agentCodeCache}), Create answered ${ms(s.createMs)}`,
     );
     shim.push(s);
   }
@@ -247,7 +247,12 @@ async function shimCreates(ctx: BenchContext, manifestPath: string): Promise<Ben
         'shim Create → Create answered',
         shim.map((s) => s.createMs),
       ),
+      ...minMedian(
+        'agent start_ms at ready (guest clock, node start → ready)',
+        shim.map((s) => s.agentStartMs),
+      ),
     ],
+    notes: [`agent code cache: ${shim.map((s) => s.agentCodeCache).join(', ')}`],
     ratios: [
       {
         label: 'Create→agent ready / bare boot to init (median)',

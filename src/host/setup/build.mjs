@@ -13,7 +13,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BUNDLES = [
   ['src/host/cli/main.ts', 'dist/kata-cc.mjs'],
   ['src/host/main.ts', 'dist/containerd-shim-kata-cc-v2.mjs'],
-  ['guest/main.ts', 'dist/guest/kata-agent.mjs'],
+  ['guest/launcher/main.ts', 'dist/guest/kata-agent.mjs'],
+  ['guest/main.ts', 'dist/guest/kata-agent.cjs'],
   ['test/bench/main.ts', 'dist/bench.mjs'],
   ['guest/build/main.ts', 'dist/guest-build.mjs'],
   ['attestation/main.ts', 'dist/kbs.mjs'],
@@ -26,6 +27,12 @@ const banner = [
   'const require = __ccCreateRequire(import.meta.url);',
 ].join('\n');
 
+// CommonJS bundles (`.cjs`, the guest programs the launcher guest/launcher runs with a V8 code
+// cache: vm.Script compiles scripts, not ES modules) have `require` and get `import.meta.url` from
+// their own path.
+const cjsBanner =
+  '"use strict";\n' + "var __ccImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
+
 const present = BUNDLES.filter(([src]) => existsSync(join(root, src)));
 await Promise.all(
   present.map(([src, out]) =>
@@ -35,9 +42,14 @@ await Promise.all(
       bundle: true,
       platform: 'node',
       target: 'node20',
-      format: 'esm',
       conditions: ['source'],
-      banner: { js: banner },
+      ...(out.endsWith('.cjs')
+        ? {
+            format: 'cjs',
+            banner: { js: cjsBanner },
+            define: { 'import.meta.url': '__ccImportMetaUrl' },
+          }
+        : { format: 'esm', banner: { js: banner } }),
       sourcemap: 'linked',
       logLevel: 'warning',
       external: ['*.node'],

@@ -1,12 +1,5 @@
-import {
-  createMessage,
-  readKeys,
-  readMessage,
-  sign,
-  verify,
-  type Key,
-  type PrivateKey,
-} from 'openpgp';
+import type * as OpenPgp from 'openpgp';
+import type { Key, PrivateKey } from 'openpgp';
 import { OciError } from '../errors.js';
 import { readBody, sendHttp } from '../http-transport.js';
 import type { ImageReference } from '../reference.js';
@@ -16,6 +9,12 @@ import { signedPayloadMismatch } from './sigstore.js';
 /** Most signatures read per image from lookaside storage (signature-1 … signature-N). */
 const MAX_SIGNATURES = 16;
 const MAX_SIGNATURE_BYTES = 1 << 20;
+
+/**
+ * openpgp, loaded on first use: it is a third of the guest agent's bundle and its evaluation
+ * (cipher tables, curve precomputation) costs start-up time under TCG that only `signedBy` needs.
+ */
+const openpgp = (): Promise<typeof OpenPgp> => import('openpgp');
 
 export interface LookasideOptions {
   /** Base URL of the lookaside (registries.d `lookaside`) for this image, e.g. `http://host/sigs`. */
@@ -66,6 +65,7 @@ async function fetchSignatures(
 }
 
 async function loadKeys(keys: readonly Uint8Array[]): Promise<Key[]> {
+  const { readKeys } = await openpgp();
   const all: Key[] = [];
   for (const k of keys) {
     const text = Buffer.from(k).toString('utf8');
@@ -80,6 +80,7 @@ async function loadKeys(keys: readonly Uint8Array[]): Promise<Key[]> {
 
 /** The signed payload when `sig` is an OpenPGP signed message by one of `keys`, else undefined. */
 async function openSigned(sig: Uint8Array, keys: readonly Key[]): Promise<Uint8Array | undefined> {
+  const { readMessage, verify } = await openpgp();
   try {
     const message = await readMessage({ binaryMessage: sig });
     const r = await verify({
@@ -136,6 +137,7 @@ export async function signSimpleSigning(
   payload: Uint8Array,
   signingKey: PrivateKey,
 ): Promise<Uint8Array> {
+  const { createMessage, sign } = await openpgp();
   const signed: unknown = await sign({
     message: await createMessage({ binary: payload }),
     signingKeys: signingKey,

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { JsonLogger, MemorySink } from '#src/lib/index.js';
@@ -20,7 +21,7 @@ describe('ComponentsSupervisor', () => {
     for (const s of sups.splice(0)) await s.close();
     for (const d of dirs.splice(0)) d.remove();
   });
-  function make(script: string, extra: { maxFastFailures?: number } = {}) {
+  function make(script: string, extra: { maxFastFailures?: number; niceness?: number } = {}) {
     const d = tmpdir();
     dirs.push(d);
     const entry = join(d.path, 'gc.mjs');
@@ -49,6 +50,14 @@ describe('ComponentsSupervisor', () => {
       msg: 'guest components keep failing; not restarting them',
       code: 3,
     });
+  });
+
+  test('runs the process at the nice value asked for', async () => {
+    const { sup } = make('setInterval(() => {}, 1000);\n', { niceness: 10 });
+    sup.start();
+    await waitFor(() => sup.state === 'running', 'running state');
+    expect(getPriority(sup.pid)).toBe(10);
+    await sup.close();
   });
 
   test('keeps a healthy process running and stops it on close', async () => {
