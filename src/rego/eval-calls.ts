@@ -8,7 +8,7 @@ import {
   typeError,
   type Location,
 } from './errors.js';
-import { direct, ITER, type Direct } from './eval-direct.js';
+import { direct, isDeterministic, ITER, type Direct } from './eval-direct.js';
 import type { Mock } from './eval-state.js';
 import { collectSingle } from './eval-rules.js';
 import { findNode } from './eval-state.js';
@@ -185,7 +185,9 @@ function evalPrint(ev: Evaluator, t: CallTerm, env: Env, k: ValueCont): boolean 
   // `+` builds the line as a rope: printed policy values are not copied unless the line is read
   let line = '';
   for (let i = 0; i < t.args.length; i++) {
-    const first = ev.firstValue(t.args[i] as Term, env);
+    const a = t.args[i] as Term;
+    const d = isDeterministic(a, env) ? direct(ev, a, env) : ITER;
+    const first = d === ITER ? ev.firstValue(a, env) : d;
     if (i > 0) line += ' ';
     line += first === undefined ? '<undefined>' : formatPrintArg(first);
   }

@@ -163,7 +163,10 @@ function evalClauses(
   }
 }
 
-/** Binds arguments; plain variable patterns (the usual case) without a continuation each. */
+/**
+ * Binds arguments; plain variable patterns (the usual case) without a continuation each. At
+ * `i = 0` the env is the clause's fresh one (dropped afterwards), so those bindings need no undo.
+ */
 function bindArgs(
   ev: Evaluator,
   pats: readonly Term[],
@@ -183,7 +186,7 @@ function bindArgs(
     const cur = env.get(p.name);
     if (cur === undefined) {
       env.set(p.name, a);
-      (bound ??= []).push(p.name);
+      if (start > 0) (bound ??= []).push(p.name);
     } else if (!equal(cur, a)) {
       ok = false;
       break;
@@ -196,6 +199,6 @@ function bindArgs(
       bindArgs(ev, pats, args, i + 1, env, k),
     );
   } finally {
-    if (bound && i > start) for (const n of bound) env.delete(n);
+    if (bound) for (const n of bound) env.delete(n);
   }
 }

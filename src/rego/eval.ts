@@ -60,8 +60,17 @@ export class Evaluator {
 
   evalExpr(e: Expr, env: Env, k: Cont): boolean {
     switch (e.type) {
-      case 'term':
-        return this.evalTerm(e.term, env, (v) => (v === false ? false : k()));
+      case 'term': {
+        const t = e.term;
+        if (t.type === 'call' && t.fn.length === 1 && t.fn[0] === 'print') {
+          return this.evalCall(t, env, () => k());
+        }
+        if ((t.type === 'ref' || t.type === 'call') && isDeterministic(t, env)) {
+          const d = direct(this, t, env);
+          if (d !== ITER) return d === undefined || d === false ? false : k();
+        }
+        return this.evalTerm(t, env, (v) => (v === false ? false : k()));
+      }
       case 'unify': {
         const { left, right } = e;
         if (left.type === 'var' && !env.has(left.name) && isDeterministic(right, env)) {

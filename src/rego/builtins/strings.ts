@@ -67,7 +67,8 @@ function formatInt(args: readonly RegoValue[]): string {
  */
 function replaceAll(s: string, old: string, neu: string): string {
   if (old === '') return neu + runes(s).join(neu) + (s === '' ? '' : neu);
-  return s.split(old).join(neu);
+  if (!s.includes(old)) return s;
+  return s.replaceAll(old, () => neu);
 }
 
 function replaceN(patterns: RegoValue, s: string): string {
