@@ -1,5 +1,6 @@
 import { CcError } from '#src/lib/index.js';
 import type { ErrorKind } from '#src/lib/index.js';
+import { kindOfGrpcCode } from '../ttrpc/index.js';
 
 /** Stable error codes of the CRI client. */
 export type CriErrorCode =
@@ -29,27 +30,7 @@ export class CriError extends CcError {
   }
 }
 
-/** gRPC status codes folded into error kinds (the same folding as src/protocol/ttrpc's status table). */
-const KIND_OF_GRPC_CODE: Readonly<Record<number, ErrorKind>> = {
-  1: 'cancelled',
-  2: 'internal',
-  3: 'invalid_argument',
-  4: 'deadline_exceeded',
-  5: 'not_found',
-  6: 'already_exists',
-  7: 'permission_denied',
-  8: 'resource_exhausted',
-  9: 'failed_precondition',
-  10: 'failed_precondition',
-  11: 'invalid_argument',
-  12: 'unimplemented',
-  13: 'internal',
-  14: 'unavailable',
-  15: 'internal',
-  16: 'unauthenticated',
-};
-
-/** The error kind of a non-OK gRPC status code; unknown codes are `internal`. */
+/** The error kind of a non-OK gRPC status code (src/protocol/ttrpc's folding); unknown: `internal`. */
 export function kindOfGrpcStatus(code: number): ErrorKind {
-  return KIND_OF_GRPC_CODE[code] ?? 'internal';
+  return kindOfGrpcCode(code);
 }
