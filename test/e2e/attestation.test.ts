@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,10 +12,14 @@ import {
 } from '#src/protocol/cri/index.js';
 import { kbsInitDataToml } from '#src/host/policy-gen/index.js';
 import { INITDATA_ANNOTATION, encodeInitDataAnnotation } from '#src/tee/index.js';
+import { encryptLayout, parseKeyProviderConfig } from '#src/host/image-crypt/index.js';
+import { buildImage, sh } from '#test/helpers/images.js';
 import { startKbsProgram, type KbsProgram } from '#test/helpers/kbs-program.js';
 import { makeKubeletVolume } from '#test/helpers/kubelet-volume.js';
+import { registryUnavailableReason, startRegistry } from '#test/helpers/registry.js';
+import { PROJECT_ROOT } from '#test/helpers/source-files.js';
 import { BUSYBOX_IMAGE } from '#test/helpers/test-images.js';
-import { podGatewayAddress, podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
+import { ctr, podGatewayAddress, podVmEnv, qemuPids, shimLog } from './setup/pod-vm-env.js';
 
 const DENY_ALL = 'package policy\n\nimport rego.v1\n\ndefault allow := false\n';
 
@@ -66,6 +70,78 @@ const step = (what: string): void => {
   console.log(`[attestation e2e] ${new Date().toISOString()} ${what}`);
 };
 
+/** Resource policy releasing to sample evidence whose init-data digest is `digest`. */
+const policyForInitData = (digest: string): string =>
+  [
+    'package policy',
+    'import rego.v1',
+    'default allow := false',
+    'allow if {',
+    '\tev := input.submods.cpu0["ear.veraison.annotated-evidence"]',
+    '\tev.sample',
+    `\tev.init_data_claims.digest == "${digest}"`,
+    `\tev.init_data == "${digest}"`,
+    '}',
+    '',
+  ].join('\n');
+
+/**
+ * Builds a busybox image with a marker layer, encrypts it with `kata-cc keyprovider` (run over
+ * the ocicrypt keyprovider protocol by encryptLayout, the code of `kata-cc image encrypt`) under
+ * the KEK `kid` names, and pushes it.
+ */
+async function pushEncryptedImage(
+  host: string,
+  name: string,
+  kek: Uint8Array,
+  kid: string,
+  marker: string,
+): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'kata-att-enc-'));
+  try {
+    const plain = await buildImage({
+      layers: [
+        [
+          { kind: 'busybox', path: 'bin/busybox' },
+          ...['sh', 'cat', 'wget', 'echo'].map(
+            (a) => ({ kind: 'symlink', path: `bin/${a}`, target: 'busybox' }) as const,
+          ),
+        ],
+        [{ kind: 'file', path: 'etc/marker', content: `${marker}\n` }],
+      ],
+    });
+    const kekFile = join(work, 'kek');
+    writeFileSync(kekFile, kek, { mode: 0o600 });
+    const bundle = join(PROJECT_ROOT, 'dist', 'kata-cc.mjs');
+    const keyProviders = parseKeyProviderConfig(
+      JSON.stringify({
+        'key-providers': {
+          'kata-cc': { cmd: { path: process.execPath, args: [bundle, 'keyprovider'] } },
+        },
+      }),
+      'test',
+    );
+    const enc = join(work, 'enc');
+    await encryptLayout({
+      source: plain,
+      destination: { dir: enc, tag: 'enc' },
+      recipients: [
+        { kind: 'provider', name: 'kata-cc', params: `keypath=${kekFile}::keyid=${kid}` },
+      ],
+      keyProviders,
+    });
+    await sh([
+      'skopeo',
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${enc}:enc`,
+      `docker://${host}/${name}`,
+    ]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 interface Pod {
   readonly cri: CriClient;
   readonly podId: string;
@@ -107,6 +183,7 @@ async function runContainer(
   script: string,
   envs: Record<string, string> = {},
   mounts: { container_path: string; host_path: string; readonly: boolean }[] = [],
+  image: string = BUSYBOX_IMAGE,
 ): Promise<string> {
   const { container_id: cid } = await p.cri.runtime.CreateContainer(
     CreateContainerRequest.fromPartial({
@@ -114,7 +191,7 @@ async function runContainer(
       sandbox_config: p.config,
       config: {
         metadata: { name, attempt: 0 },
-        image: { image: BUSYBOX_IMAGE },
+        image: { image },
         command: ['sh', '-c', script],
         envs: Object.entries(envs).map(([key, value]) => ({ key, value })),
         mounts,
@@ -260,6 +337,88 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
         });
       } finally {
         await stopPod(pod);
+      }
+    },
+  );
+  test(
+    'a confidential pod runs an image whose layers are encrypted with a KEK from the KBS, fetches a resource via 127.0.0.1:8006; with the KBS denying the KEK, CreateContainer fails naming the key',
+    { timeout: 1_200_000 },
+    async (ctx) => {
+      const gw = podGatewayAddress(env);
+      const noRegistry = registryUnavailableReason();
+      if (gw === '' || noRegistry !== undefined) {
+        console.log(
+          `skipping the encrypted image pod: ${noRegistry ?? 'no pod network to reach a host registry'}`,
+        );
+        ctx.skip();
+        return;
+      }
+      const reg = await startRegistry({ listen: gw });
+      const image = `${reg.host}/encrypted-e2e:1`;
+      const kid = 'kbs:///default/image-kek/e2e';
+      const marker = `kata-cc-encrypted-${String(process.pid)}-${String(Date.now())}`;
+      const dropIn = join(dirname(env.configPath), 'config.d', '50-encrypted-image.toml');
+      let pod: Pod | undefined;
+      try {
+        step('encrypting and pushing the image');
+        const kek = new Uint8Array(randomBytes(32));
+        await pushEncryptedImage(reg.host, 'encrypted-e2e:1', kek, kid, marker);
+        await kbs.putResource('default/image-kek/e2e', kek);
+        await kbs.putResource('default/e2e/conf', 'confidential-resource');
+        // CRI needs the image in containerd for the spec; that copy has no marker, so the
+        // output can only come from the image the guest pulled and decrypted
+        const tag = await ctr(env, ['images', 'tag', '--force', BUSYBOX_IMAGE, image], {
+          namespace: 'k8s.io',
+        });
+        expect(tag.code, tag.stderr).toBe(0);
+        const agentPolicy = readFileSync(
+          join(PROJECT_ROOT, 'policies', 'agent', 'allow-all-except-exec-process.rego'),
+          'utf8',
+        );
+        const toml = kbsInitDataToml({
+          kbsUrl: `http://${gw}:${String(kbs.port)}`,
+          insecureRegistries: [reg.host],
+          agentPolicy,
+        });
+        await kbs.setResourcePolicy(policyForInitData(sha384(toml)));
+        mkdirSync(dirname(dropIn), { recursive: true });
+        writeFileSync(
+          dropIn,
+          '[runtime]\nconfidential = true\nguest_pull_disk_mib = 256\nimage_pull_timeout_s = 600\n',
+        );
+        pod = await runPod('att-encrypted', {
+          [INITDATA_ANNOTATION]: encodeInitDataAnnotation(new TextEncoder().encode(toml)),
+        });
+        const out = await runContainer(
+          pod,
+          'enc',
+          `cat /etc/marker; echo "R=$(wget -q -O- http://127.0.0.1:8006/cdh/resource/default/e2e/conf)"`,
+          {},
+          [],
+          image,
+        );
+        expect(out, `${consoleOf(pod)}\n${kbs.log().slice(-3000)}`).toContain(marker);
+        expect(out).toContain('R=confidential-resource');
+        const released = kbs
+          .log()
+          .split('\n')
+          .filter((l) => l.includes('"resource released"'));
+        expect(released.some((l) => l.includes('"default/image-kek/e2e"'))).toBe(true);
+
+        await kbs.setResourcePolicy(DENY_ALL);
+        const err = await runContainer(pod, 'enc-denied', 'cat /etc/marker', {}, [], image).catch(
+          (e: unknown) => e,
+        );
+        expect(err, shimLog(env, pod.podId)).toBeInstanceOf(Error);
+        expect((err as Error).message, `${shimLog(env, pod.podId)}\n${consoleOf(pod)}`).toMatch(
+          /Failed to decrypt the image layer sha256:[0-9a-f]{64}: the key provider could not unwrap it \(kata-cc: .*key-encryption key kbs:\/\/\/default\/image-kek\/e2e/,
+        );
+      } finally {
+        rmSync(dropIn, { force: true });
+        if (pod) await stopPod(pod);
+        await reg.stop();
+        // the extra name would become the image name CRI reports for busybox in later tests
+        await ctr(env, ['images', 'rm', image], { namespace: 'k8s.io' });
       }
     },
   );
