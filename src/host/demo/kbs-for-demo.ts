@@ -118,3 +118,19 @@ export async function startDemoKbs(o: DemoKbsOptions): Promise<DemoKbs> {
     stop,
   };
 }
+
+/** The resources the KBS logged as released (`"msg":"resource released"`), in order, once each. */
+export function releasedResources(logPath: string): string[] {
+  const out: string[] = [];
+  const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+  for (const line of text.split('\n')) {
+    if (!line.includes('"resource released"')) continue;
+    try {
+      const r = (JSON.parse(line) as { resource?: unknown }).resource;
+      if (typeof r === 'string' && !out.includes(r)) out.push(r);
+    } catch {
+      // not a JSON line
+    }
+  }
+  return out;
+}

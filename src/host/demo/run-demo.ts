@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CcError, sleep, type Env } from '#src/lib/index.js';
+import { CcError, sleep, type Env, type Secret } from '#src/lib/index.js';
 import { ContainerConfig, CriClient, PodSandboxConfig } from '#src/protocol/cri/index.js';
 import { INITDATA_ANNOTATION } from '#src/tee/index.js';
 import { buildBusyboxLayout, pushLayout, tarLayout } from './demo-images.js';
+import { DEMO_KEK_PATH, encryptDemoImage } from './demo-encryption.js';
 import {
   alive,
   criLogLines,
@@ -25,7 +26,7 @@ import {
   demoPodScript,
   initDataAnnotationValue,
 } from './demo-workload.js';
-import { startDemoKbs, type DemoKbs } from './kbs-for-demo.js';
+import { releasedResources, startDemoKbs, type DemoKbs } from './kbs-for-demo.js';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { startPrivateContainerd, type PrivateContainerd } from './private-containerd.js';
 
@@ -84,22 +85,27 @@ class DemoRun {
   }
 }
 
-async function pushImages(o: DemoOptions, ref: string): Promise<string> {
+async function buildImages(o: DemoOptions): Promise<{ busybox: string; pause: string }> {
   const cache = join(o.projectRoot, '.cache', 'demo-images');
   const busybox = await buildBusyboxLayout(
     cache,
     { name: 'busybox', tag: 'latest', cmd: ['sh'] },
     o.signal,
   );
-  await pushLayout(busybox, 'latest', ref, o.signal);
-  return buildBusyboxLayout(
+  const pause = await buildBusyboxLayout(
     cache,
     { name: 'pause', tag: '3.9', cmd: [], entrypoint: PAUSE_ENTRYPOINT },
     o.signal,
   );
+  return { busybox, pause };
 }
 
-async function provisionKbs(o: DemoOptions, kbs: DemoKbs, secret: string): Promise<void> {
+async function provisionKbs(
+  o: DemoOptions,
+  kbs: DemoKbs,
+  secret: string,
+  kek: Secret<Uint8Array>,
+): Promise<void> {
   // coco-dev's evidence is the sample TEE's: an affirming appraisal needs its svn as a reference
   // value, and the resource policy must release to affirming sample evidence (development only).
   await kbs.setReferenceValue('sample.svn', ['1']);
@@ -107,6 +113,7 @@ async function provisionKbs(o: DemoOptions, kbs: DemoKbs, secret: string): Promi
     readFileSync(join(o.projectRoot, 'policies', 'kbs', 'allow-affirming.rego'), 'utf8'),
   );
   await kbs.putResource(DEMO_SECRET_PATH, secret);
+  await kbs.putResource(DEMO_KEK_PATH, kek.reveal());
 }
 
 /** The demo: a kata-cc pod end to end through containerd's CRI on loopback, step by step. */
@@ -137,17 +144,27 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       (r) => r.host,
     );
     const ref = `${reg.host}/demo/busybox:latest`;
-    const pause = await steps.step('build busybox and pause images and push busybox', async () => {
-      const p = await pushImages(o, ref);
-      steps.say(`pushed ${ref}`);
-      steps.say(
-        'the pod is confidential: its guest pulls this image itself (plain HTTP, allowed by initdata) into an encrypted scratch disk; nothing of the rootfs comes from the host',
-      );
-      steps.say(
-        'the layers are not encrypted: skopeo --encryption-key jwe: needs the private key in the guest, and our CDH unwraps only keyprovider (KBS) key annotations',
-      );
-      return p;
-    });
+    const images = await steps.step(
+      'build busybox and pause images; encrypt busybox with kata-cc keyprovider and push it',
+      async () => {
+        const built = await buildImages(o);
+        const enc = await encryptDemoImage({
+          projectRoot: o.projectRoot,
+          plainLayout: built.busybox,
+          dir,
+          signal: sig,
+        });
+        await pushLayout(enc.layout, 'latest', ref, sig);
+        steps.say(`pushed ${ref} (${enc.manifestDigest.slice(0, 19)}…)`);
+        steps.say(
+          `its layers are encrypted (ocicrypt AES-256-CTR + HMAC); each layer key is wrapped with a fresh key-encryption key by kata-cc keyprovider (A256GCM) into an annotation naming ${enc.kid}`,
+        );
+        steps.say(
+          'the pod is confidential: its guest pulls this image itself (plain HTTP, allowed by initdata), gets the KEK from the KBS after attestation, decrypts and unpacks into an encrypted scratch disk; nothing of the rootfs comes from the host',
+        );
+        return { ...built, kek: enc.kek };
+      },
+    );
     const secret = `demo-secret-${randomBytes(6).toString('hex')}`;
     const kbs = await steps.step(
       'KBS (dist/kbs.mjs serve) on the pod network, provisioned',
@@ -160,8 +177,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
           signal: sig,
         });
         run.track('KBS', run.kbs.pid);
-        await provisionKbs(o, run.kbs, secret);
+        await provisionKbs(o, run.kbs, secret, images.kek);
         steps.say(`resource ${DEMO_SECRET_PATH} = ${secret}`);
+        steps.say(`resource ${DEMO_KEK_PATH} = the image's key-encryption key (32 bytes)`);
         steps.say(
           'resource policy policies/kbs/allow-affirming.rego; reference value sample.svn = 1',
         );
@@ -192,7 +210,17 @@ export async function runDemo(o: DemoOptions): Promise<void> {
           'import',
           '--base-name',
           'localhost/pause',
-          await tarLayout(pause, join(dir, 'pause.tar'), sig),
+          await tarLayout(images.pause, join(dir, 'pause.tar'), sig),
+        ]);
+        // CRI needs an image config for the container spec, and the host cannot unpack encrypted
+        // layers (it has no key): containerd gets the plain busybox under the same name, which
+        // the confidential pod never uses (its guest pulls and decrypts the registry's image)
+        await c.ctr([
+          'images',
+          'import',
+          '--base-name',
+          ref.slice(0, ref.lastIndexOf(':')),
+          await tarLayout(images.busybox, join(dir, 'busybox.tar'), sig),
         ]);
         return c;
       },
@@ -247,9 +275,9 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
   const { cri, ref } = p;
   const shimLogs = join(run.dir, 'ks');
   await steps.step(
-    'CRI PullImage (containerd needs the image config for the container spec)',
-    () =>
-      cri.image.PullImage(
+    'CRI ImageStatus: the spec image on the host is a plain stand-in, the registry has the encrypted one',
+    async () => {
+      const st = await cri.image.ImageStatus(
         {
           image: {
             image: ref,
@@ -258,10 +286,18 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
             runtime_handler: '',
             image_ref: '',
           },
+          verbose: false,
         },
         { signal: sig },
-      ),
-    (r) => r.image_ref,
+      );
+      if (!st.image)
+        throw new CcError('not_found', 'ERR_DEMO_STEP', `containerd has no image ${ref}`);
+      steps.say(
+        'containerd cannot unpack the encrypted layers (the host has no key): it holds the plain busybox under this name, only as the image config CRI needs for the container spec',
+      );
+      return st.image.id;
+    },
+    (id) => id,
   );
   const agentPolicy = readFileSync(
     join(o.projectRoot, 'policies', 'agent', 'allow-all-except-exec-process.rego'),
@@ -293,7 +329,7 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
     { detail: (id) => `sandbox ${id.slice(0, 12)}`, log: shimLogs },
   );
   const cid = await steps.step(
-    'CreateContainer (the guest pulls the image) + StartContainer',
+    'CreateContainer (the guest attests, gets the KEK from the KBS, pulls and decrypts the image) + StartContainer',
     async () => {
       const created = await cri.runtime.CreateContainer(
         {
@@ -320,6 +356,10 @@ async function runPod(o: DemoOptions, steps: DemoSteps, run: DemoRun, p: PodInpu
       const code = await waitExited(cri, cid, sig);
       await sleep(300, sig);
       for (const line of criLogLines(join(p.logDir, 'hello.log'))) steps.say(`| ${line}`);
+      const released = releasedResources(join(run.dir, 'kbs', 'kbs.log'));
+      steps.say(
+        `the KBS released to the attested pod: ${released.join(', ') || 'nothing'}${released.includes(DEMO_KEK_PATH) ? ` (${DEMO_KEK_PATH}: the key that unwrapped the image's layer keys)` : ''}`,
+      );
       return code;
     },
     { detail: (code) => `exit code ${code}`, log: join(run.dir, 'kbs', 'kbs.log') },
