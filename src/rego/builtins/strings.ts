@@ -68,7 +68,8 @@ function formatInt(args: readonly RegoValue[]): string {
 function replaceAll(s: string, old: string, neu: string): string {
   if (old === '') return neu + runes(s).join(neu) + (s === '' ? '' : neu);
   if (!s.includes(old)) return s;
-  return s.replaceAll(old, () => neu);
+  // a replacement without `$` has no JS pattern syntax in it: the native path is literal
+  return neu.includes('$') ? s.replaceAll(old, () => neu) : s.replaceAll(old, neu);
 }
 
 function replaceN(patterns: RegoValue, s: string): string {
