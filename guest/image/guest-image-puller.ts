@@ -1,15 +1,12 @@
-import { readFile, mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAvailable as nativeAvailable, lsetxattr } from '#native/index.js';
-import { isCcError, isSystemError, type Logger } from '#src/lib/index.js';
+import { isCcError, type Logger } from '#src/lib/index.js';
 import {
   formatImageReference,
-  isOciError,
-  parseRegistriesConf,
-  pullImage,
-  type RegistriesConfig,
+  preparePull,
   type DecryptionKey,
-  type PullImageOptions,
+  type PreparedPull,
 } from '#src/oci/index.js';
 import type {
   GuestPullHandler,
@@ -18,15 +15,12 @@ import type {
   StorageSpec,
 } from '#guest/sandbox/index.js';
 import type { CdhClient } from './cdh-client.js';
+import { mountContainerRootfs } from './container-rootfs.js';
 import { ImageError } from './errors.js';
 import { parseGuestPullStorage, type GuestPullRequest } from './guest-pull-storage.js';
-import {
-  loadSignaturePolicy,
-  parseImageSettings,
-  parseRegistryAuthFile,
-  type ImageSettings,
-} from './image-settings.js';
 import type { ImageStore } from './image-store.js';
+import { loadPullOptions } from './pull-options.js';
+import { SharedImageCache } from './shared-image-cache.js';
 
 export interface GuestImagePullerOptions {
   /** The agent's storage root; a pulled rootfs is mounted at `<root>/<cid>/rootfs`. */
@@ -46,16 +40,36 @@ export interface GuestImagePullerOptions {
   readonly log: Logger;
 }
 
+/** An image unpacked once for the pod: the lower layer of each of its containers' rootfs. */
+interface UnpackedImage {
+  /** `<store>/image-<digest prefix>-<random>`, removed with the last container using it. */
+  readonly dir: string;
+  readonly rootfs: string;
+}
+
 /**
- * The agent's `image_guest_pull` storage driver: validates the storage, pulls the image with
- * src/oci into the encrypted image store under the pull timeout, and bind-mounts the rootfs at
- * the storage's mount point. Nothing of the image comes from the host.
+ * The agent's `image_guest_pull` storage driver: validates the storage, resolves the image and
+ * checks its signature policy for this container, unpacks it into the encrypted image store once
+ * per pod (keyed by the image's manifest digest; concurrent requests share one pull), and mounts
+ * the container's rootfs as an overlay with a writable layer of its own. Nothing of the image
+ * comes from the host.
  */
 export class GuestImagePuller implements GuestPullHandler {
   readonly #o: GuestImagePullerOptions;
+  readonly #images: SharedImageCache<UnpackedImage>;
+  #pulls = 0;
 
   constructor(options: GuestImagePullerOptions) {
     this.#o = options;
+    this.#images = new SharedImageCache<UnpackedImage>({
+      discard: (img) => rm(img.dir, { recursive: true, force: true }),
+      log: options.log,
+    });
+  }
+
+  /** Images unpacked so far (a container sharing an image does not count). */
+  get pulls(): number {
+    return this.#pulls;
   }
 
   async mount(
@@ -65,6 +79,7 @@ export class GuestImagePuller implements GuestPullHandler {
   ): Promise<GuestPullMount> {
     const req = parseGuestPullStorage(spec, containerId, this.#o.storageRoot);
     let dir: string | undefined;
+    let key: string | undefined;
     let timeout: AbortSignal | undefined;
     let t0 = Date.now();
     try {
@@ -73,8 +88,8 @@ export class GuestImagePuller implements GuestPullHandler {
       t0 = Date.now();
       timeout = AbortSignal.timeout(this.#o.pullTimeoutMs);
       const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      const pulled = await pullImage(req.reference, join(dir, 'rootfs'), {
-        ...(await this.#pullOptions(bounded)),
+      const prepared = await preparePull(req.reference, {
+        ...(await loadPullOptions(this.#o, bounded)),
         shortName: req.shortName,
         preserveOwnership: true,
         // the scratch store's ext4 takes user.*, trusted.* and security.capability
@@ -82,8 +97,56 @@ export class GuestImagePuller implements GuestPullHandler {
         signal: bounded,
         log: this.#o.log,
       });
-      await mkdir(req.mountPoint, { recursive: true });
-      await this.#o.mounter.mount(pulled.rootfs, req.mountPoint, 'none', ['bind']);
+      const got = await this.#images.acquire(
+        prepared.imageDigest,
+        req.containerId,
+        (s) => this.#unpack(prepared, req, s),
+        bounded,
+      );
+      key = prepared.imageDigest;
+      await mountContainerRootfs(this.#o.mounter, got.value.rootfs, dir, req.mountPoint);
+      if (got.shared)
+        this.#o.log.info('guest image shared', {
+          container_id: req.containerId,
+          image: formatImageReference(req.reference),
+          image_digest: prepared.imageDigest,
+          ms: Date.now() - t0,
+        });
+      const k = key;
+      return {
+        mounts: [req.mountPoint],
+        dirs: [req.mountPoint, dir],
+        release: () => this.#images.release(k, req.containerId),
+      };
+    } catch (err) {
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (key !== undefined)
+        await this.#images.release(key, req.containerId).catch(() => undefined);
+      throw await this.#explain(err, req, timeout?.aborted === true, t0);
+    }
+  }
+
+  /** The one pull of an image for the pod (runs under the cache's signal, not a caller's). */
+  async #unpack(
+    prepared: PreparedPull,
+    req: GuestPullRequest,
+    signal: AbortSignal,
+  ): Promise<UnpackedImage> {
+    const t0 = Date.now();
+    const hex = prepared.imageDigest.replace(/^[a-z0-9]+:/, '').slice(0, 12);
+    const dir = await this.#o.store.allocate(`image-${hex}`, signal);
+    try {
+      const pulled = await prepared
+        .unpack(join(dir, 'rootfs'), signal)
+        .catch(async (err: unknown) => {
+          // images no container uses any more are kept for reuse until room is needed
+          if (!isCcError(err) || err.code !== 'ERR_OCI_NO_SPACE') throw err;
+          const freed = await this.#images.evictIdle();
+          if (freed === 0) throw err;
+          this.#o.log.info('idle guest images freed for room', { images: freed });
+          return prepared.unpack(join(dir, 'rootfs'), signal);
+        });
+      this.#pulls++;
       this.#o.log.info('guest image pulled', {
         container_id: req.containerId,
         image: formatImageReference(req.reference),
@@ -91,101 +154,11 @@ export class GuestImagePuller implements GuestPullHandler {
         bytes: pulled.bytes,
         ms: Date.now() - t0,
       });
-      return { mounts: [req.mountPoint], dirs: [req.mountPoint, dir] };
+      return { dir, rootfs: pulled.rootfs };
     } catch (err) {
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      throw await this.#explain(err, req, timeout?.aborted === true, t0);
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
     }
-  }
-
-  async #settings(): Promise<ImageSettings> {
-    let text: string | undefined;
-    if (this.#o.cdhConfigPath !== undefined)
-      text = await readFile(this.#o.cdhConfigPath, 'utf8').catch((err: unknown) => {
-        if (isSystemError(err, 'ENOENT')) return undefined;
-        throw err;
-      });
-    const s = parseImageSettings(text, this.#o.insecureRegistries);
-    if (s.ignoredKeys.length > 0)
-      this.#o.log.warn('cdh.toml [image] keys not supported by this puller', {
-        keys: s.ignoredKeys,
-      });
-    return s;
-  }
-
-  async #pullOptions(signal: AbortSignal): Promise<PullImageOptions> {
-    const s = await this.#settings();
-    const cdh = this.#o.cdh;
-    const needCdh = (what: string): CdhClient => {
-      if (cdh === undefined)
-        throw new ImageError(
-          'failed_precondition',
-          'ERR_IMAGE_CDH',
-          `${what} names a KBS resource but this puller has no confidential data hub`,
-        );
-      return cdh;
-    };
-    const registries = await this.#registries(s, needCdh, signal);
-    return {
-      registries,
-      insecureRegistries: s.insecureRegistries,
-      ca: s.extraRootCertificates,
-      keyUnwrapper: cdh,
-      decryptionKeys: this.#o.decryptionKeys,
-      policy:
-        s.policyUri === undefined
-          ? undefined
-          : await loadSignaturePolicy(s.policyUri, needCdh('image_security_policy_uri'), signal),
-      auth:
-        s.credentialsUri === undefined
-          ? undefined
-          : parseRegistryAuthFile(
-              await needCdh('authenticated_registry_credentials_uri').getResource(
-                s.credentialsUri,
-                signal,
-              ),
-            ),
-    };
-  }
-
-  /** registries.conf from the KBS (`registry_configuration_uri`) or inline in cdh.toml. */
-  async #registries(
-    s: ImageSettings,
-    needCdh: (what: string) => CdhClient,
-    signal: AbortSignal,
-  ): Promise<RegistriesConfig | undefined> {
-    let conf = s.registryConfig;
-    const uri = s.registryConfigUri;
-    if (uri !== undefined) {
-      const bytes = await needCdh('registry_configuration_uri').getResource(uri, signal);
-      const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-      let decoded: string;
-      try {
-        decoded = text.decode(bytes);
-      } catch {
-        throw new ImageError(
-          'invalid_argument',
-          'ERR_IMAGE_CONFIG',
-          `registry configuration ${uri}: not UTF-8 text (expected containers-registries.conf TOML)`,
-        );
-      }
-      try {
-        conf = parseRegistriesConf(decoded, uri);
-      } catch (err) {
-        if (!isOciError(err, 'ERR_OCI_REGISTRIES_CONF')) throw err;
-        throw new ImageError(
-          'invalid_argument',
-          'ERR_IMAGE_CONFIG',
-          `registry configuration ${err.message}`,
-          { cause: err },
-        );
-      }
-    }
-    if (conf !== undefined && conf.ignoredKeys.length > 0)
-      this.#o.log.warn('registries.conf keys without meaning in the guest ignored', {
-        keys: conf.ignoredKeys,
-      });
-    return conf;
   }
 
   /** Turns a failed pull into the error CreateContainer reports. */

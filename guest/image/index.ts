@@ -16,3 +16,8 @@ export { CdhClient, type CdhClientOptions, type ResourceFetcher } from './cdh-cl
 export { DirectoryImageStore, type ImageStore, type StoreUsage } from './image-store.js';
 export { EncryptedScratchStore, type EncryptedScratchOptions } from './encrypted-scratch.js';
 export { GuestImagePuller, type GuestImagePullerOptions } from './guest-image-puller.js';
+export {
+  SharedImageCache,
+  type SharedImageCacheOptions,
+  type Acquired,
+} from './shared-image-cache.js';

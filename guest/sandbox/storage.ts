@@ -24,6 +24,8 @@ export const GUEST_PULL_DRIVER = 'image_guest_pull';
 export interface GuestPullMount {
   readonly mounts: readonly string[];
   readonly dirs: readonly string[];
+  /** Called once after the mounts and dirs are gone (e.g. drops a shared image's reference). */
+  readonly release?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -54,6 +56,8 @@ export interface MountedStorage {
   readonly spec: StorageSpec;
   readonly mounts: readonly string[];
   readonly dirs: readonly string[];
+  /** Run after the unmounts and removals succeeded (`GuestPullMount.release`). */
+  readonly release?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -112,7 +116,7 @@ async function mountGuestPull(
       `storage driver ${GUEST_PULL_DRIVER} names a container image: it belongs in CreateContainer, not CreateSandbox`,
     );
   const m = await o.guestPull.mount(s, o.containerId, signal);
-  return { spec: s, mounts: m.mounts, dirs: m.dirs };
+  return { spec: s, mounts: m.mounts, dirs: m.dirs, release: m.release };
 }
 
 async function mountBlockOverlay(
@@ -270,7 +274,11 @@ export async function releaseStorage(m: MountedStorage, mounter: Mounter): Promi
       errors.push(err instanceof Error ? err.message : String(err));
     }
   }
-  if (errors.length === 0)
+  if (errors.length === 0) {
     for (const d of m.dirs) await rm(d, { recursive: true, force: true }).catch(() => undefined);
+    await m.release?.().catch((err: unknown) => {
+      errors.push(err instanceof Error ? err.message : String(err));
+    });
+  }
   return errors;
 }

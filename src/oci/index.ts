@@ -41,7 +41,13 @@ export {
   findRegistryRule,
   type PullSource,
 } from './pull-sources.js';
-export { pullImage, type PullImageOptions, type PulledImage } from './pull-image.js';
+export {
+  pullImage,
+  preparePull,
+  type PullImageOptions,
+  type PulledImage,
+  type PreparedPull,
+} from './pull-image.js';
 export {
   fetchImageConfig,
   readImageFile,

@@ -1,11 +1,7 @@
 import { chmod } from 'node:fs/promises';
-import { PassThrough, type Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { CcError, isSystemError, NULL_LOGGER, wrapError, type Logger } from '#src/lib/index.js';
+import { NULL_LOGGER, type Logger } from '#src/lib/index.js';
 import type { CredentialsLookup, RegistryCredentials } from './auth.js';
-import { createDecompressor } from './decompress.js';
 import { StagedRootfs } from './destination.js';
-import { DigestVerifier } from './digest-stream.js';
 import { OciError } from './errors.js';
 import {
   MAX_CONFIG_BYTES,
@@ -13,30 +9,25 @@ import {
   parseImageConfig,
   parseManifestDocument,
   selectPlatform,
-  type Descriptor,
   type ImageConfig,
   type ImageManifest,
   type Platform,
 } from './manifest.js';
-import { layerFormatOf, MEDIA_TYPES } from './media-types.js';
-import {
-  LayerDecipher,
-  resolveLayerCipher,
-  type DecryptionKey,
-  type KeyUnwrapper,
-} from './ocicrypt/index.js';
-import { ProgressMeter, type PullProgressEvent } from './progress.js';
+import { MEDIA_TYPES } from './media-types.js';
+import type { DecryptionKey, KeyUnwrapper } from './ocicrypt/index.js';
+import type { PullProgressEvent } from './progress.js';
+import { pullLayer } from './pull-layer.js';
+import { pullSourcesOf, shortNameCandidates } from './pull-sources.js';
 import {
   formatImageReference,
   manifestReferenceOf,
   parseImageReference,
   type ImageReference,
 } from './reference.js';
-import { pullSourcesOf, shortNameCandidates } from './pull-sources.js';
 import type { RegistriesConfig } from './registries-conf.js';
 import { RegistryClient, type RetryPolicy } from './registry-client.js';
 import { enforceSignaturePolicy, type SignaturePolicy } from './signature/index.js';
-import { unpackLayer, type UnpackOptions } from './unpack/index.js';
+import type { UnpackOptions } from './unpack/index.js';
 
 export interface PullImageOptions {
   /** Credentials for the image's registry, or a lookup by registry host. */
@@ -156,124 +147,30 @@ function credentialsLookup(
   return (r) => (r === registry ? auth : undefined);
 }
 
-async function layerStages(
-  desc: Descriptor,
-  diffId: string | undefined,
-  opts: PullImageOptions,
-): Promise<Transform[]> {
-  const format = layerFormatOf(desc.mediaType);
-  if (!format)
-    throw new OciError(
-      'invalid_argument',
-      'ERR_OCI_MEDIA_TYPE',
-      `layer ${desc.digest} has unsupported media type ${JSON.stringify(desc.mediaType)}`,
-    );
-  const stages: Transform[] = [
-    new DigestVerifier({ digest: desc.digest, size: desc.size, what: `layer ${desc.digest}` }),
-  ];
-  if (format.encrypted) {
-    const params = await resolveLayerCipher(desc, {
-      decryptionKeys: opts.decryptionKeys,
-      keyUnwrapper: opts.keyUnwrapper,
-      signal: opts.signal,
-    });
-    stages.push(new LayerDecipher(params, desc.digest));
-    if (params.plainDigest !== undefined)
-      stages.push(
-        new DigestVerifier({ digest: params.plainDigest, what: `decrypted layer ${desc.digest}` }),
-      );
-  }
-  stages.push(createDecompressor(format.compression));
-  if (diffId !== undefined)
-    stages.push(
-      new DigestVerifier({ digest: diffId, what: `uncompressed layer ${desc.digest} (diff_id)` }),
-    );
-  return stages;
-}
-
-async function pullLayer(
-  client: RegistryClient,
-  ref: ImageReference,
-  desc: Descriptor,
-  index: number,
-  diffId: string | undefined,
-  rootfs: string,
-  opts: PullImageOptions,
-): Promise<number> {
-  const started = Date.now();
-  const emit = opts.onProgress ?? ((): void => undefined);
-  emit({ type: 'layer-start', index, digest: desc.digest, size: desc.size });
-  const stages = await layerStages(desc, diffId, opts);
-  const meter = new ProgressMeter((bytes) => {
-    emit({ type: 'layer-progress', index, digest: desc.digest, bytes, size: desc.size });
-  });
-  const tail = new PassThrough({ highWaterMark: 256 << 10 });
-  const chain = pipeline(
-    [client.openBlob(ref, desc, opts.signal), meter, ...stages, tail],
-    opts.signal ? { signal: opts.signal } : {},
-  );
-  const unpack = unpackLayer(tail, rootfs, {
-    layer: desc.digest,
-    preserveOwnership: opts.preserveOwnership,
-    setXattr: opts.setXattr,
-    signal: opts.signal,
-    log: opts.log,
-  });
-  const [c, u] = await Promise.allSettled([chain, unpack]);
-  if (c.status === 'rejected' || u.status === 'rejected') {
-    throw layerFailure(
-      c.status === 'rejected' ? c.reason : undefined,
-      u.status === 'rejected' ? u.reason : undefined,
-      desc,
-    );
-  }
-  emit({
-    type: 'layer-done',
-    index,
-    digest: desc.digest,
-    bytes: meter.bytes,
-    ms: Date.now() - started,
-  });
-  return meter.bytes;
+/** A pull whose manifest is resolved and whose signature policy passed; layers not fetched yet. */
+export interface PreparedPull {
+  /** The name that resolved (a short name's candidate, else the reference given). */
+  readonly reference: string;
+  readonly manifestDigest: string;
+  /** The platform manifest whose layers `unpack` fetches: what two pulls can share. */
+  readonly imageDigest: string;
+  readonly manifest: ImageManifest;
+  /**
+   * Fetches the config and every layer through the digest checks into `destDir` (which appears
+   * only when all verified). `signal` replaces the options' signal (a shared pull outlives the
+   * request that prepared it).
+   */
+  unpack(destDir: string, signal?: AbortSignal): Promise<PulledImage>;
 }
 
 /**
- * The error that explains a failed layer: the stream chain's own error (digest, HMAC, network,
- * corrupt compression) wins; a bare "premature close" there only echoes the unpacker's failure
- * (e.g. ENOSPC), which then wins.
+ * Resolves `reference` (registries.conf sources, short-name candidates, platform) and enforces
+ * the signature policy for this name, without fetching layers.
  */
-function layerFailure(chainErr: unknown, unpackErr: unknown, desc: Descriptor): Error {
-  if (chainErr instanceof CcError) return chainErr;
-  if (isSystemError(chainErr) && chainErr.code.startsWith('Z_')) {
-    return new OciError(
-      'invalid_argument',
-      'ERR_OCI_UNPACK',
-      `layer ${desc.digest}: corrupt gzip data (${chainErr.message})`,
-      { cause: chainErr },
-    );
-  }
-  if (unpackErr instanceof Error) return unpackErr;
-  if (chainErr instanceof Error && chainErr.name === 'AbortError') {
-    return new OciError(
-      'cancelled',
-      'ERR_OCI_UNPACK',
-      `pull of layer ${desc.digest} was cancelled`,
-      { cause: chainErr },
-    );
-  }
-  return wrapError(chainErr, `layer ${desc.digest}`, 'ERR_OCI_UNPACK');
-}
-
-/**
- * Pulls `reference` into `destDir`: manifest (platform picked from an index), signature policy,
- * config, then each layer streamed from the network through digest checks, decryption and
- * decompression onto disk. The rootfs appears at `destDir` only when everything verified.
- */
-export async function pullImage(
+export async function preparePull(
   reference: string | ImageReference,
-  destDir: string,
   opts: PullImageOptions = {},
-): Promise<PulledImage> {
+): Promise<PreparedPull> {
   const started = Date.now();
   const named = typeof reference === 'string' ? parseImageReference(reference) : reference;
   const log = (opts.log ?? NULL_LOGGER).child({
@@ -315,6 +212,29 @@ export async function pullImage(
       `config media type ${JSON.stringify(manifest.config.mediaType)} is not an image config`,
     );
   }
+  return {
+    reference: formatImageReference(ref),
+    manifestDigest: resolved.manifestDigest,
+    imageDigest: resolved.imageDigest,
+    manifest,
+    unpack: (destDir, signal) =>
+      unpackResolved(client, ref, resolved, destDir, {
+        ...opts,
+        signal: signal ?? opts.signal,
+        log,
+        started,
+      }),
+  };
+}
+
+async function unpackResolved(
+  client: RegistryClient,
+  ref: ImageReference,
+  resolved: ResolvedManifest,
+  destDir: string,
+  opts: PullImageOptions & { readonly log: Logger; readonly started: number },
+): Promise<PulledImage> {
+  const { manifest, manifestDigest } = resolved;
   const config = parseImageConfig(
     await client.getBlobBytes(ref, manifest.config, MAX_CONFIG_BYTES, opts.signal),
   );
@@ -329,7 +249,7 @@ export async function pullImage(
   opts.onProgress?.({
     type: 'resolved',
     reference: formatImageReference(ref),
-    manifestDigest: resolved.manifestDigest,
+    manifestDigest,
     layers: manifest.layers.length,
     totalBytes,
   });
@@ -337,26 +257,35 @@ export async function pullImage(
   let bytes = 0;
   try {
     await chmod(staged.staging, 0o755);
-    for (const [i, desc] of manifest.layers.entries()) {
-      bytes += await pullLayer(client, ref, desc, i, config.diffIds[i], staged.staging, {
-        ...opts,
-        log,
-      });
-    }
+    for (const [i, desc] of manifest.layers.entries())
+      bytes += await pullLayer(client, ref, desc, i, config.diffIds[i], staged.staging, opts);
     await staged.commit();
   } finally {
     await staged.discard();
   }
-  const ms = Date.now() - started;
-  opts.onProgress?.({ type: 'done', manifestDigest: resolved.manifestDigest, bytes, ms });
-  log.info('image pulled', { manifest_digest: resolved.manifestDigest, bytes, ms });
+  const ms = Date.now() - opts.started;
+  opts.onProgress?.({ type: 'done', manifestDigest, bytes, ms });
+  opts.log.info('image pulled', { manifest_digest: manifestDigest, bytes, ms });
   return {
     reference: formatImageReference(ref),
-    manifestDigest: resolved.manifestDigest,
+    manifestDigest,
     imageDigest: resolved.imageDigest,
     manifest,
     config,
     rootfs: staged.dest,
     bytes,
   };
+}
+
+/**
+ * Pulls `reference` into `destDir`: manifest (platform picked from an index), signature policy,
+ * config, then each layer streamed from the network through digest checks, decryption and
+ * decompression onto disk. The rootfs appears at `destDir` only when everything verified.
+ */
+export async function pullImage(
+  reference: string | ImageReference,
+  destDir: string,
+  opts: PullImageOptions = {},
+): Promise<PulledImage> {
+  return (await preparePull(reference, opts)).unpack(destDir);
 }

@@ -120,6 +120,24 @@ function guestLogField(console_: string, msg: string, field: string): number | u
   return typeof v === 'number' ? v : undefined;
 }
 
+/** How many guest log lines carry message `msg`. */
+function countGuestLog(console_: string, msg: string): number {
+  return console_.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+}
+
+/** Polls ContainerStatus until the container exited (state 2), up to 5 min; the last state. */
+async function waitExited(cri: CriClient, cid: string): Promise<number> {
+  let state = -1;
+  for (let i = 0; i < 600 && state !== 2; i++) {
+    const st = await cri.runtime.ContainerStatus(
+      ContainerStatusRequest.fromPartial({ container_id: cid }),
+    );
+    state = st.status?.state ?? -1;
+    if (state !== 2) await new Promise((r) => setTimeout(r, 500));
+  }
+  return state;
+}
+
 async function runPod(
   cri: CriClient,
   name: string,
@@ -151,7 +169,7 @@ describe.skipIf(env.problem !== '')('guest image pull (runtime.guest_pull)', () 
     rmSync(DROP_IN, { force: true });
   });
 
-  test('a CRI container runs from the image the guest pulled; the scratch disk holds only ciphertext', async (ctx) => {
+  test('a CRI container runs from the image the guest pulled; the scratch disk holds only ciphertext; a second container of the image shares the pull with its own writable layer', async (ctx) => {
     const gw = podGateway();
     const noRegistry = registryUnavailableReason();
     if (gw === undefined || noRegistry !== undefined) {
@@ -203,20 +221,19 @@ describe.skipIf(env.problem !== '')('guest image pull (runtime.guest_pull)', () 
             metadata: { name: 'pulled', attempt: 0 },
             image: { image },
             // sync: the guest's page cache reaches the (encrypted) disk before the host scans it
-            command: ['/bin/busybox', 'sh', '-c', 'busybox cat /etc/marker; busybox sync'],
+            // the file written into its rootfs must not appear in the second container's
+            command: [
+              '/bin/busybox',
+              'sh',
+              '-c',
+              'busybox cat /etc/marker; echo mine > /etc/written-by-first; busybox sync',
+            ],
             log_path: 'pulled.log',
           },
         }),
       );
       await cri.runtime.StartContainer({ container_id: cid });
-      let state = -1;
-      for (let i = 0; i < 600 && state !== 2; i++) {
-        const st = await cri.runtime.ContainerStatus(
-          ContainerStatusRequest.fromPartial({ container_id: cid }),
-        );
-        state = st.status?.state ?? -1;
-        if (state !== 2) await new Promise((r) => setTimeout(r, 500));
-      }
+      const state = await waitExited(cri, cid);
       const console_ = consoleOf(podId);
       expect(state, `${shimLog(env, podId, 60)}\n${console_}`).toBe(2); // CONTAINER_EXITED
       expect(readFileSync(join(logDir, 'pulled.log'), 'utf8')).toContain(` stdout F ${marker}\n`);
@@ -231,6 +248,33 @@ describe.skipIf(env.problem !== '')('guest image pull (runtime.guest_pull)', () 
       expect(scan.found, 'plaintext of the image on the host-visible disk').toEqual([]);
       // the image (≥ 1 MiB of busybox) did reach the disk, as ciphertext
       expect(scan.nonZeroBlocks).toBeGreaterThan(256);
+      // a second container of the same image in the pod: no second pull, its own writable layer
+      const { container_id: cid2 } = await cri.runtime.CreateContainer(
+        CreateContainerRequest.fromPartial({
+          pod_sandbox_id: podId,
+          sandbox_config: config,
+          config: {
+            metadata: { name: 'pulled-again', attempt: 0 },
+            image: { image },
+            command: [
+              '/bin/busybox',
+              'sh',
+              '-c',
+              'busybox cat /etc/marker; if busybox test -e /etc/written-by-first; then echo leaked; else echo isolated; fi',
+            ],
+            log_path: 'pulled-again.log',
+          },
+        }),
+      );
+      await cri.runtime.StartContainer({ container_id: cid2 });
+      const console2 = consoleOf(podId);
+      expect(await waitExited(cri, cid2), `${shimLog(env, podId, 60)}\n${console2}`).toBe(2);
+      const out2 = readFileSync(join(logDir, 'pulled-again.log'), 'utf8');
+      expect(out2).toContain(` stdout F ${marker}\n`);
+      expect(out2).toContain(' stdout F isolated\n');
+      const final = consoleOf(podId);
+      expect(countGuestLog(final, 'guest image pulled'), final).toBe(1);
+      expect(countGuestLog(final, 'guest image shared'), final).toBe(1);
     } finally {
       rmSync(DROP_IN, { force: true });
       if (podId !== '') await removePod(cri, podId);

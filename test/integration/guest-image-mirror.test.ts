@@ -11,7 +11,7 @@ import {
   GUEST_PULL_OPTION,
   GuestImagePuller,
 } from '#guest/image/index.js';
-import { CommandMounter, type StorageSpec } from '#guest/sandbox/index.js';
+import { CommandMounter, type GuestPullMount, type StorageSpec } from '#guest/sandbox/index.js';
 import { buildImage, pushImage, tempDir } from '#test/helpers/images.js';
 import type { TestKbs } from '#test/helpers/kbs.js';
 import {
@@ -142,12 +142,10 @@ describe.skipIf(skip !== undefined)(
         'blocked = true',
       ].join('\n');
 
-    async function release(m: {
-      mounts: readonly string[];
-      dirs: readonly string[];
-    }): Promise<void> {
+    async function release(m: GuestPullMount): Promise<void> {
       for (const t of [...m.mounts].reverse()) await mounter.unmount(t);
       for (const d of m.dirs) await rm(d, { recursive: true, force: true });
+      await m.release?.();
     }
 
     test('pulls through the second mirror when the first lacks the image and the origin does not exist', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import {
   GuestImagePuller,
   type ImageStore,
 } from '#guest/image/index.js';
-import { CommandMounter, type StorageSpec } from '#guest/sandbox/index.js';
+import { CommandMounter, type GuestPullMount, type StorageSpec } from '#guest/sandbox/index.js';
 import { buildImage, makeKeyPair, pushImage, tempDir, walkTree } from '#test/helpers/images.js';
 import type { TestKbs } from '#test/helpers/kbs.js';
 import {
@@ -155,18 +155,51 @@ describe.skipIf(skip !== undefined)('image_guest_pull storage (GuestImagePuller)
     return { puller, storage, root, storeDir };
   }
 
-  async function release(m: { mounts: readonly string[]; dirs: readonly string[] }): Promise<void> {
+  /** What releaseStorage does at RemoveContainer. */
+  async function release(m: GuestPullMount): Promise<void> {
     for (const t of [...m.mounts].reverse()) await mounter.unmount(t);
     for (const d of m.dirs) await rm(d, { recursive: true, force: true });
+    await m.release?.();
   }
 
-  test('pulls the image and mounts its rootfs at <root>/<cid>/rootfs; release frees the store', async () => {
+  test('pulls the image and mounts its rootfs at <root>/<cid>/rootfs; release frees the container layer', async () => {
     const { puller, storage, root, storeDir } = setup();
     const m = await puller.mount(storage(`${reg.host}/gp:plain`, 'c1'), 'c1');
     expect(m.mounts).toEqual([join(root, 'c1', 'rootfs')]);
     expect(readFileSync(join(root, 'c1', 'rootfs', 'etc', 'marker'), 'utf8')).toBe(`${MARKER}\n`);
     await release(m);
-    expect(readdirSync(storeDir)).toEqual([]);
+    // the container's layer is gone; the image stays for the pod's next container
+    expect(readdirSync(storeDir).map((d) => d.replace(/-[0-9a-f]{8}$/, ''))).toEqual([
+      expect.stringMatching(/^image-[0-9a-f]{12}$/),
+    ]);
+  });
+
+  test('containers of one image share one pull; each writes to its own layer; an unused image stays for the next one', async () => {
+    const { puller, storage, root, storeDir } = setup();
+    const [a, b] = await Promise.all([
+      puller.mount(storage(`${reg.host}/gp:plain`, 's1'), 's1'),
+      puller.mount(storage(`${reg.host}/gp:plain`, 's2'), 's2'),
+    ]);
+    const c = await puller.mount(storage(`${reg.host}/gp:plain`, 's3'), 's3');
+    expect(puller.pulls).toBe(1);
+    writeFileSync(join(root, 's1', 'rootfs', 'etc', 'marker'), 'changed by s1\n');
+    writeFileSync(join(root, 's1', 'rootfs', 'only-s1'), 'x');
+    for (const other of ['s2', 's3']) {
+      expect(readFileSync(join(root, other, 'rootfs', 'etc', 'marker'), 'utf8')).toBe(
+        `${MARKER}\n`,
+      );
+      expect(existsSync(join(root, other, 'rootfs', 'only-s1'))).toBe(false);
+    }
+    await release(a);
+    await release(b);
+    await release(c);
+    expect(readdirSync(storeDir)).toHaveLength(1); // the image alone, kept for the pod
+    // a container started after the others are gone (init container, restart): no pull
+    const d = await puller.mount(storage(`${reg.host}/gp:plain`, 's4'), 's4');
+    expect(readFileSync(join(root, 's4', 'rootfs', 'etc', 'marker'), 'utf8')).toBe(`${MARKER}\n`);
+    expect(existsSync(join(root, 's4', 'rootfs', 'only-s1'))).toBe(false);
+    await release(d);
+    expect(puller.pulls).toBe(1);
   });
 
   test('decrypts keyprovider layers with keys the CDH unwraps after attestation', async () => {
@@ -241,6 +274,36 @@ describe.skipIf(skip !== undefined)('image_guest_pull storage (GuestImagePuller)
       expect(readdirSync(join(small, 's'))).toEqual([]);
     } finally {
       spawnSync('umount', [small]);
+    }
+  });
+
+  test('when the store is full, images no container uses are freed and the pull retried', async (ctx) => {
+    const small = join(work, 'evict');
+    mkdirSync(small);
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', small]);
+    if (r.status !== 0) {
+      console.log(
+        `skipping the eviction case: cannot mount a tmpfs (${r.stderr.toString().trim()})`,
+      );
+      ctx.skip();
+    }
+    try {
+      const big = await buildImage({
+        layers: [[{ kind: 'blob', path: 'big.bin', size: 2_200_000, seed: 'evict-big' }]],
+      });
+      await pushImage(big, reg.host, 'gp:big');
+      const store = join(small, 's');
+      const { puller, storage, root } = setup({ store: new DirectoryImageStore(store) });
+      await release(await puller.mount(storage(`${reg.host}/gp:plain`, 'e1'), 'e1'));
+      const idle = readdirSync(store);
+      expect(idle).toHaveLength(1); // the idle busybox image
+      const m = await puller.mount(storage(`${reg.host}/gp:big`, 'e2'), 'e2');
+      expect(readdirSync(store)).not.toContain(idle[0]); // it had to go to make room
+      expect(existsSync(join(root, 'e2', 'rootfs', 'big.bin'))).toBe(true);
+      expect(puller.pulls).toBe(2);
+      await release(m);
+    } finally {
+      spawnSync('umount', ['-l', small]);
     }
   });
 
