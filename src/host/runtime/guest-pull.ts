@@ -14,6 +14,11 @@ export function guestPullRoot(containerId: string): string {
   return `${GUEST_PULL_BASE}/${containerId}/rootfs`;
 }
 
+/** Whether pods get a TEE or are treated as confidential (`runtime.tee`, `runtime.confidential`). */
+export function isConfidentialConfig(config: HostConfig): boolean {
+  return config.runtime.tee !== 'none' || config.runtime.confidential;
+}
+
 /** Whether this sandbox's images are pulled in the guest (always for a confidential pod). */
 export function usesGuestPull(config: HostConfig, confidential: boolean): boolean {
   return confidential || config.runtime.guest_pull;

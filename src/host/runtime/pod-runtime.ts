@@ -68,8 +68,12 @@ export class PodRuntime {
     }
     const bundle = readOciBundle(spec.bundle);
     const { sandboxId, isSandbox } = sandboxOf(bundle, spec.containerId);
+    // a guest-pull pod takes nothing of the image from the host: containerd's rootfs stays unmounted
+    const hostRootfs = this.#o.backends.hostRootfs !== false;
     const mounts =
-      spec.rootfs.length > 0 ? await mountRootfs(spec.rootfs, bundle.rootfsDir, signal) : [];
+      hostRootfs && spec.rootfs.length > 0
+        ? await mountRootfs(spec.rootfs, bundle.rootfsDir, signal)
+        : [];
     const container: BackendContainer = {
       containerId: spec.containerId,
       bundle: spec.bundle,

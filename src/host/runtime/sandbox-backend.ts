@@ -78,4 +78,10 @@ export interface SandboxBackend {
 
 export interface SandboxBackendFactory {
   start(spec: SandboxStartSpec, signal?: AbortSignal): Promise<SandboxBackend>;
+  /**
+   * Whether containers take their rootfs from the host (containerd's mounts, on the bundle's
+   * rootfs). False when the guest pulls every image (confidential pods, `runtime.guest_pull`):
+   * then containerd's rootfs is never mounted or handed to the guest. Absent means true.
+   */
+  readonly hostRootfs?: boolean | undefined;
 }

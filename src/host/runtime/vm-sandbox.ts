@@ -24,6 +24,7 @@ import {
   guestPullKernelParams,
   guestPullRoot,
   guestPullStorage,
+  isConfidentialConfig,
   usesGuestPull,
 } from './guest-pull.js';
 import type {
@@ -76,6 +77,11 @@ export class VmSandboxFactory implements SandboxBackendFactory {
     this.#o = options;
   }
 
+  /** False when the guest pulls every image: the host never mounts a container rootfs then. */
+  get hostRootfs(): boolean {
+    return !usesGuestPull(this.#o.config, isConfidentialConfig(this.#o.config));
+  }
+
   async start(spec: SandboxStartSpec, signal?: AbortSignal): Promise<SandboxBackend> {
     const { config } = this.#o;
     const log = this.#o.logger.child({ subsystem: 'vm-sandbox', sandbox_id: spec.sandboxId });
@@ -89,7 +95,7 @@ export class VmSandboxFactory implements SandboxBackendFactory {
       log,
     );
     const tee = teeSpec(config, initData);
-    const confidential = tee.kind !== 'none' || config.runtime.confidential;
+    const confidential = isConfidentialConfig(config);
     const guestPull = usesGuestPull(config, confidential);
     const disks: DiskSpec[] = [];
     const needsRootfs = !guestPull && !(spec.first.isSandbox && isCriSandbox(spec.first));

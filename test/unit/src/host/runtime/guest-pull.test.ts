@@ -6,10 +6,13 @@ import {
   guestPullCallTimeoutMs,
   guestPullKernelParams,
   guestPullStorage,
+  isConfidentialConfig,
   SCRATCH_SETUP_ALLOWANCE_MS,
   usesGuestPull,
 } from '#src/host/runtime/guest-pull.js';
 import type { BackendContainer } from '#src/host/runtime/sandbox-backend.js';
+import { VmSandboxFactory } from '#src/host/runtime/index.js';
+import { NULL_LOGGER } from '#src/lib/index.js';
 import { tmpdir } from '#test/helpers/tmpdir.js';
 
 function container(annotations: Record<string, unknown> | undefined, id = 'c1'): BackendContainer {
@@ -59,6 +62,23 @@ describe('guest pull on the shim side', () => {
     expect(usesGuestPull(off, true)).toBe(true);
     expect(usesGuestPull(off, false)).toBe(false);
     expect(usesGuestPull(on, false)).toBe(true);
+  });
+
+  test('the VM factory takes no host rootfs exactly when the guest pulls every image', () => {
+    const factory = (c: HostConfig) =>
+      new VmSandboxFactory({ config: c, projectRoot: dir.path, logger: NULL_LOGGER });
+    const cases: [string, boolean, boolean][] = [
+      ['', false, true],
+      ['[runtime]\nguest_pull = true\n', false, false],
+      ['[runtime]\nconfidential = true\n', true, false],
+      ['[runtime]\ntee = "snp"\n', true, false],
+      ['[runtime]\ntee = "tdx"\n', true, false],
+    ];
+    for (const [text, confidential, hostRootfs] of cases) {
+      const c = load(text);
+      expect(isConfidentialConfig(c), text).toBe(confidential);
+      expect(factory(c).hostRootfs, text).toBe(hostRootfs);
+    }
   });
 
   test('kernel parameters carry the pull timeout, and confidentiality for confidential pods', () => {

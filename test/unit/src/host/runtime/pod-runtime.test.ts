@@ -8,6 +8,7 @@ import { PodRuntime } from '#src/host/runtime/pod-runtime.js';
 import type {
   BackendContainer,
   BackendProcessIo,
+  CreateTaskSpec,
   RuntimeEvent,
   SandboxBackend,
   SandboxStartSpec,
@@ -112,7 +113,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(startError?: Error) {
+function setup(startError?: Error, o: { hostRootfs?: boolean } = {}) {
   const dir = tmpdir('kata-pod-runtime-');
   cleanups.push(() => {
     dir.remove();
@@ -125,6 +126,7 @@ function setup(startError?: Error) {
     namespace: 'default',
     store,
     backends: {
+      ...(o.hostRootfs === undefined ? {} : { hostRootfs: o.hostRootfs }),
       start: (spec) => {
         starts.push(spec);
         return startError ? Promise.reject(startError) : Promise.resolve(backend);
@@ -145,17 +147,48 @@ function setup(startError?: Error) {
     );
     return path;
   };
-  const create = (id: string, annotations?: Record<string, string>) =>
+  const create = (
+    id: string,
+    annotations?: Record<string, string>,
+    rootfs: CreateTaskSpec['rootfs'] = [],
+  ) =>
     runtime.create({
       containerId: id,
       bundle: bundle(id, annotations),
-      rootfs: [],
+      rootfs,
       stdio: NO_STDIO,
     });
   return { runtime, backend, store, starts, events, create };
 }
 
 describe('PodRuntime', () => {
+  // a mount that cannot succeed: mounting it at all fails Create
+  const UNMOUNTABLE = [
+    {
+      type: 'overlay',
+      source: 'overlay',
+      target: '',
+      options: ['lowerdir=/nonexistent-kata-cc-lower'],
+    },
+  ];
+
+  test("a guest-pull pod never mounts containerd's rootfs on the host nor hands it to the guest", async () => {
+    const { starts, backend, store, create } = setup(undefined, { hostRootfs: false });
+    await create('gp-pod', {}, UNMOUNTABLE);
+    await create('gp-c1', { 'io.kubernetes.cri.sandbox-id': 'gp-pod' }, UNMOUNTABLE);
+    expect(starts.map((s) => s.first.containerId)).toEqual(['gp-pod']);
+    expect(backend.calls).toEqual(['create gp-c1']);
+    expect(store.load('gp-pod')?.containers.map((c) => c.mounts)).toEqual([[], []]);
+  });
+
+  test("a pod taking host rootfs mounts containerd's rootfs (the same spec fails to mount)", async () => {
+    const { starts, create } = setup();
+    await expect(create('host-pod', {}, UNMOUNTABLE)).rejects.toMatchObject({
+      code: 'ERR_RESOURCE_MOUNT',
+    });
+    expect(starts).toEqual([]);
+  });
+
   test('runs a one-container pod: create boots the sandbox, exit is reported, delete stops it', async () => {
     const { runtime, backend, store, starts, events, create } = setup();
     await create('pod1');
