@@ -45,7 +45,9 @@ export function formatAaelInit(algorithm: AaelHashAlgorithm, initState: Uint8Arr
 
 /**
  * An event line. Domain and operation: non-empty printable ASCII without white space; content:
- * printable ASCII (spaces allowed, no line feed).
+ * non-empty printable ASCII (spaces allowed, no line feed) that does not end in a space —
+ * upstream's replay (guest-components, Trustee) trims trailing white space off each line, so such
+ * a line would never replay to what was extended.
  */
 export function formatAaelEvent(domain: string, operation: string, content: string): string {
   for (const [name, v] of [
@@ -54,8 +56,10 @@ export function formatAaelEvent(domain: string, operation: string, content: stri
   ] as const)
     if (v === '' || !/^[\x21-\x7e]+$/.test(v))
       throw aaelError(`${name} must be non-empty printable ASCII without white space`);
-  if (!PRINTABLE.test(content))
-    throw aaelError('content must be printable ASCII without line feeds or control characters');
+  if (content === '' || content.endsWith(' ') || !PRINTABLE.test(content))
+    throw aaelError(
+      'content must be non-empty printable ASCII without line feeds or control characters, not ending in a space',
+    );
   return `${domain} ${operation} ${content}`;
 }
 
@@ -73,17 +77,19 @@ export function aaelExtend(
   return new Uint8Array(createHash(algorithm).update(register).update(digest).digest());
 }
 
-/** Parses a log; every line must end with a line feed (no CR), the first must be INIT. */
+/**
+ * Parses a log as upstream's verifiers do: lines split at line feeds (a missing final one is
+ * accepted; CR is not), trailing spaces trimmed off events, the first line INIT.
+ */
 export function parseAael(text: string): AaelLog {
-  if (!text.endsWith('\n')) throw aaelError('the log does not end with a line feed');
-  const lines = text.slice(0, -1).split('\n');
+  const lines = (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
   const init = /^INIT (sha256|sha384|sha512)\/([0-9a-f]*)$/.exec(lines[0] ?? '');
   if (!init) throw aaelError('the first line is not `INIT <sha256|sha384|sha512>/<hex>`');
   const algorithm = init[1] as AaelHashAlgorithm;
   const hex = init[2] ?? '';
   if (hex.length !== 2 * AAEL_DIGEST_LENGTH[algorithm])
     throw aaelError(`the INIT value is not a ${algorithm} digest`);
-  const events = lines.slice(1);
+  const events = lines.slice(1).map((e) => e.replace(/ +$/, ''));
   events.forEach((e, i) => {
     const parts = /^(\S+) (\S+) (.*)$/.exec(e);
     if (!parts || !PRINTABLE.test(e))
@@ -102,4 +108,16 @@ export function replayAael(log: AaelLog): Uint8Array {
   );
   for (const e of log.events) reg = aaelExtend(algorithm, reg, aaelLineDigest(algorithm, e));
   return reg;
+}
+
+/** Trustee's `aael` claim: `{"<domain>/<operation>": [content, …]}` in log order. */
+export function aaelClaims(log: AaelLog): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of log.events) {
+    const m = /^(\S+) (\S+) (.*)$/.exec(e);
+    if (!m) continue;
+    const key = `${m[1] ?? ''}/${m[2] ?? ''}`;
+    (out[key] ??= []).push(m[3] ?? '');
+  }
+  return out;
 }

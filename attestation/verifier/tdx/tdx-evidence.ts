@@ -4,6 +4,8 @@ import { malformedInput } from '../errors.js';
 export interface TdxEvidence {
   readonly quote: Uint8Array;
   readonly ccEventLog: Uint8Array | undefined;
+  /** The attestation agent's runtime event log (AAEL text), replayed against RTMR3. */
+  readonly aaEventLog?: string | undefined;
 }
 
 const B64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -17,8 +19,8 @@ function decodeB64(v: unknown, at: string): Uint8Array {
 }
 
 /**
- * Accepts Trustee's TDX evidence `{"cc_eventlog": <b64|null>, "quote": <b64>}` (an `aa_eventlog`
- * member is allowed and ignored) or the raw quote bytes.
+ * Accepts Trustee's TDX evidence `{"cc_eventlog": <b64|null>, "quote": <b64>, "aa_eventlog"?:
+ * <AAEL text|null>}` or the raw quote bytes.
  */
 export function parseTdxEvidence(evidence: unknown): TdxEvidence {
   if (evidence instanceof Uint8Array) return { quote: evidence, ccEventLog: undefined };
@@ -34,8 +36,12 @@ export function parseTdxEvidence(evidence: unknown): TdxEvidence {
       throw malformedInput('ERR_EVIDENCE_MALFORMED', `tdx evidence: unknown member "${k}"`);
   }
   const ccel = o['cc_eventlog'];
+  const aael = o['aa_eventlog'];
+  if (aael !== undefined && aael !== null && typeof aael !== 'string')
+    throw malformedInput('ERR_EVIDENCE_MALFORMED', 'tdx evidence .aa_eventlog: expected a string');
   return {
     quote: decodeB64(o['quote'], '.quote'),
     ccEventLog: ccel === null || ccel === undefined ? undefined : decodeB64(ccel, '.cc_eventlog'),
+    aaEventLog: typeof aael === 'string' && aael !== '' ? aael : undefined,
   };
 }

@@ -13,6 +13,7 @@ import { denied, malformedInput } from '../errors.js';
 import { checkBinding } from '../binding.js';
 import type { Claims, ExpectedBinding, Verifier, VerifyOptions } from '../verifier.js';
 import type { TdxCollateralProvider } from './collateral.js';
+import { verifyAael } from './aael-check.js';
 import { verifyCcel } from './ccel-claims.js';
 import { checkCollateral } from './collateral-check.js';
 import { parsePckExtensions, type PckExtensions } from './pck-extensions.js';
@@ -176,7 +177,9 @@ export function createTdxVerifier(options: TdxVerifierOptions = {}): Verifier {
         value: quote.body.mrConfigId,
       });
       const ccel = ev.ccEventLog ? verifyCcel(quote, ev.ccEventLog) : undefined;
-      return tdxClaims(quote, tcb, ccel);
+      const aael = ev.aaEventLog === undefined ? undefined : verifyAael(quote, ev.aaEventLog);
+      const claims = tdxClaims(quote, tcb, ccel);
+      return aael === undefined ? claims : { ...claims, aael };
     },
   };
 }

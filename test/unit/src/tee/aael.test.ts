@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import {
+  aaelClaims,
   aaelExtend,
   aaelLineDigest,
   formatAaelEvent,
@@ -31,7 +32,7 @@ describe('AAEL', () => {
     const init = new Uint8Array(48).fill(3);
     const events = [
       formatAaelEvent('github.com/confidential-containers', 'PullImage', '{"image":"a b"}'),
-      formatAaelEvent('d', 'o', ''),
+      formatAaelEvent('d', 'o', 'x'),
     ];
     const text = `${[formatAaelInit('sha384', init), ...events].join('\n')}\n`;
     const log = parseAael(text);
@@ -48,8 +49,25 @@ describe('AAEL', () => {
     expect(aaelExtend('sha384', init, lineHash('x'))).toEqual(h(init, lineHash('x')));
   });
 
+  // Trustee's attestation-service AAEL tests (no final line feed); its sha384 vector has a
+  // 49-byte INIT value, which the spec forbids, so only these two are used
   test.each([
-    ['no final line feed', 'INIT sha256/' + '00'.repeat(32)],
+    ['sha256', '00'.repeat(32), 'e3f24e31c29b371c521ead351f6fed0865695cf512cfcb0df658090217f6f678'],
+    [
+      'sha512',
+      '00'.repeat(64),
+      '841f9a2b8b20b144ad9d077cf2a18940a6dee908a808487fad0e43da6878ac3d87ffd75d2514405e8beb2f1b467523f81e81498dbb877782898e00af900eed6c',
+    ],
+  ])("replays Trustee's %s vector", (alg, init, want) => {
+    const log = parseAael(`INIT ${alg}/${init}\ndomain event operation\ndomain event2 operation`);
+    expect(Buffer.from(replayAael(log)).toString('hex')).toBe(want);
+    expect(aaelClaims(log)).toEqual({
+      'domain/event': ['operation'],
+      'domain/event2': ['operation'],
+    });
+  });
+
+  test.each([
     ['no INIT line', 'a b c\n'],
     ['a short INIT value', `INIT sha384/${'00'.repeat(32)}\n`],
     ['an unknown algorithm', `INIT md5/${'00'.repeat(16)}\n`],
@@ -66,6 +84,8 @@ describe('AAEL', () => {
     ['a line feed in the content', 'd', 'o', 'x\ny'],
     ['a tab in the operation', 'd', 'o\tp', 'c'],
     ['non-ASCII content', 'd', 'o', 'é'],
+    ['empty content', 'd', 'o', ''],
+    ['content ending in a space', 'd', 'o', 'x '],
   ])('refuses an event with %s', (_n, d, o, c) => {
     expect(() => formatAaelEvent(d, o, c)).toThrow(
       expect.objectContaining({ code: 'ERR_AAEL_INVALID' }),
