@@ -1,4 +1,4 @@
-import { CcError, type Logger } from '#src/lib/index.js';
+import { CcError, isPlainObject, type Logger } from '#src/lib/index.js';
 import {
   INITDATA_ANNOTATION,
   INITDATA_DIGEST_PARAM,
@@ -154,4 +154,21 @@ export function checkContainerAnnotations(
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
+}
+
+/**
+ * The OCI spec as the guest gets it: without the initdata annotation, which Kata's runtimes drop
+ * too. Initdata reaches the guest as its read-only disk (bound into the evidence); in the spec it
+ * would only be up to 256 KiB more on every CreateContainer, and agent policies (genpolicy's and
+ * ours) refuse annotations they do not list — a policy cannot list the initdata carrying it.
+ */
+export function guestOciSpec(
+  spec: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  const annotations = spec['annotations'];
+  if (!isPlainObject(annotations) || !(INITDATA_ANNOTATION in annotations)) return spec;
+  const rest = Object.fromEntries(
+    Object.entries(annotations).filter(([key]) => key !== INITDATA_ANNOTATION),
+  );
+  return { ...spec, annotations: rest };
 }

@@ -5,6 +5,7 @@ import { RuntimeError, notFound } from './errors.js';
 import { ExitReporter } from './exit-reporter.js';
 import { openHostStdio } from './host-stdio.js';
 import { readOciBundle, sandboxOf } from './oci-bundle.js';
+import { guestOciSpec } from './pod-annotations.js';
 import { PodContainers } from './pod-containers.js';
 import { PodSandbox } from './pod-sandbox.js';
 import type { BackendContainer, SandboxBackend, SandboxBackendFactory } from './sandbox-backend.js';
@@ -77,7 +78,7 @@ export class PodRuntime {
     const container: BackendContainer = {
       containerId: spec.containerId,
       bundle: spec.bundle,
-      ociSpec: bundle.spec,
+      ociSpec: guestOciSpec(bundle.spec),
       rootfsDir: bundle.rootfsDir,
       terminal: spec.stdio.terminal || bundle.terminal,
       isSandbox,

@@ -10,6 +10,7 @@ import {
 import {
   INITDATA_ANNOTATION_MAX,
   checkContainerAnnotations,
+  guestOciSpec,
   initDataLaunch,
   parsePodAnnotations,
 } from '#src/host/runtime/pod-annotations.js';
@@ -169,5 +170,26 @@ describe('checkContainerAnnotations (a workload container of a running pod)', ()
     );
     expect(sink.lines.join('\n')).toContain('only the sandbox applies');
     expect(sink.lines.join('\n')).toContain('default_vcpus');
+  });
+});
+
+describe('guestOciSpec', () => {
+  test('drops the initdata annotation and keeps everything else', () => {
+    const spec = {
+      process: { args: ['sh'] },
+      annotations: { [INITDATA_ANNOTATION]: 'x', 'io.kubernetes.cri.container-type': 'sandbox' },
+    };
+    expect(guestOciSpec(spec)).toEqual({
+      process: { args: ['sh'] },
+      annotations: { 'io.kubernetes.cri.container-type': 'sandbox' },
+    });
+    expect(spec.annotations[INITDATA_ANNOTATION]).toBe('x'); // the input is not modified
+  });
+
+  test.each([
+    ['no annotations', { process: {} }],
+    ['no initdata', { annotations: { a: 'b' } }],
+  ])('returns the spec itself with %s', (_what, spec: Record<string, unknown>) => {
+    expect(guestOciSpec(spec)).toBe(spec);
   });
 });

@@ -270,12 +270,15 @@ describe('PodRuntime', () => {
   });
 
   test('a workload container carrying a different initdata is refused, not recorded', async () => {
-    const { runtime, backend, store, create } = setup();
+    const { runtime, backend, store, starts, create } = setup();
     const initdata = (alg: string): string =>
       encodeInitDataAnnotation(
         new TextEncoder().encode(`version = "0.1.0"\nalgorithm = "${alg}"\n[data]\n`),
       );
     await create('pod7', { [INITDATA_ANNOTATION]: initdata('sha256') });
+    // the backend launches with it; the spec the guest gets does not carry it (as in Kata)
+    expect(starts[0]?.annotations[INITDATA_ANNOTATION]).toBe(initdata('sha256'));
+    expect(starts[0]?.first.ociSpec['annotations']).toEqual({});
     const app = { 'io.kubernetes.cri.sandbox-id': 'pod7' };
     await create('same', { ...app, [INITDATA_ANNOTATION]: initdata('sha256') });
     await expect(
