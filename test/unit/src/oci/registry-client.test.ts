@@ -5,9 +5,12 @@ import {
   DigestVerifier,
   MAX_MANIFEST_BYTES,
   parseImageReference,
+  parseRegistriesConf,
+  pullSourcesOf,
   RegistryClient,
   type Descriptor,
 } from '#src/oci/index.js';
+import { Secret } from '#src/lib/index.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const servers: Server[] = [];
@@ -178,5 +181,39 @@ describe('RegistryClient', () => {
     );
     const { c, ref } = client(host);
     await expect(c.getManifest(ref, 't', MAX_MANIFEST_BYTES)).rejects.toThrow(/^Not authorized: /);
+  });
+
+  test("a mirror never gets the origin's credentials, and one refusing access is passed over", async () => {
+    const manifest = Buffer.from('{"schemaVersion":2}');
+    const seenByMirror: (string | undefined)[] = [];
+    const mirror = await serve((req, res) => {
+      seenByMirror.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="mirror"' }).end();
+    });
+    const origin = await serve((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from('u:origin-pw').toString('base64')}`) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="origin"' }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      res.end(manifest);
+    });
+    const conf = parseRegistriesConf(
+      `[[registry]]\nlocation = "${origin}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror}/cache"\ninsecure = true\n`,
+    );
+    const c = new RegistryClient({
+      sources: (r) => pullSourcesOf(conf, r),
+      credentials: (h) =>
+        h === origin ? { username: 'u', password: new Secret('origin-pw') } : undefined,
+      retry: fast,
+    });
+    const got = await c.getManifest(
+      parseImageReference(`${origin}/a/b:t`),
+      't',
+      MAX_MANIFEST_BYTES,
+    );
+    expect(got.bytes).toEqual(manifest);
+    expect(seenByMirror.length).toBeGreaterThan(0);
+    expect(seenByMirror.every((h) => h === undefined)).toBe(true);
   });
 });
