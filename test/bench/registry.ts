@@ -1,5 +1,5 @@
 import type { Benchmark } from './benchmark.js';
-import { bootBenchmark } from './boot.js';
+import { bootAgentBenchmark, bootBenchmark } from './boot.js';
 import { kbsBenchmark } from './kbs.js';
 import { pullBenchmark } from './pull.js';
 import { regoBenchmark } from './rego.js';
@@ -8,6 +8,7 @@ import { ttrpcBenchmark } from './ttrpc.js';
 /** Every benchmark, listed once; `npm run bench -- NAME` runs one. */
 export const BENCHMARKS: readonly Benchmark[] = [
   bootBenchmark,
+  bootAgentBenchmark,
   pullBenchmark,
   regoBenchmark,
   ttrpcBenchmark,
