@@ -380,7 +380,9 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
           insecureRegistries: [reg.host],
           agentPolicy,
         });
-        await kbs.setResourcePolicy(policyForInitData(sha384(toml)));
+        // first the KBS refuses the KEK: the pull fails (the pod keeps no failed image), then it
+        // releases it to this initdata and the same image runs
+        await kbs.setResourcePolicy(DENY_ALL);
         mkdirSync(dirname(dropIn), { recursive: true });
         writeFileSync(
           dropIn,
@@ -389,6 +391,15 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
         pod = await runPod('att-encrypted', {
           [INITDATA_ANNOTATION]: encodeInitDataAnnotation(new TextEncoder().encode(toml)),
         });
+        const err = await runContainer(pod, 'enc-denied', 'cat /etc/marker', {}, [], image).catch(
+          (e: unknown) => e,
+        );
+        expect(err, `${String(err)}\n${kbs.log().slice(-3000)}`).toBeInstanceOf(Error);
+        expect((err as Error).message, `${shimLog(env, pod.podId)}\n${consoleOf(pod)}`).toMatch(
+          /Failed to decrypt the image layer sha256:[0-9a-f]{64}: the key provider could not unwrap it \(kata-cc: .*key-encryption key kbs:\/\/\/default\/image-kek\/e2e/,
+        );
+
+        await kbs.setResourcePolicy(policyForInitData(sha384(toml)));
         const out = await runContainer(
           pod,
           'enc',
@@ -404,15 +415,6 @@ describe.skipIf(env.problem !== '')('guest attestation in a coco-dev pod VM', ()
           .split('\n')
           .filter((l) => l.includes('"resource released"'));
         expect(released.some((l) => l.includes('"default/image-kek/e2e"'))).toBe(true);
-
-        await kbs.setResourcePolicy(DENY_ALL);
-        const err = await runContainer(pod, 'enc-denied', 'cat /etc/marker', {}, [], image).catch(
-          (e: unknown) => e,
-        );
-        expect(err, shimLog(env, pod.podId)).toBeInstanceOf(Error);
-        expect((err as Error).message, `${shimLog(env, pod.podId)}\n${consoleOf(pod)}`).toMatch(
-          /Failed to decrypt the image layer sha256:[0-9a-f]{64}: the key provider could not unwrap it \(kata-cc: .*key-encryption key kbs:\/\/\/default\/image-kek\/e2e/,
-        );
       } finally {
         rmSync(dropIn, { force: true });
         if (pod) await stopPod(pod);
