@@ -47,12 +47,7 @@ export interface TsmReport {
 
 /** Is configfs-tsm there (the report directory exists)? */
 export async function hasConfigfsTsm(root: string, fs: TsmFs = NODE_TSM_FS): Promise<boolean> {
-  try {
-    await fs.access(tsmReportDir(root));
-    return true;
-  } catch {
-    return false;
-  }
+  return pathExists(fs, tsmReportDir(root));
 }
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8').trim();
@@ -149,5 +144,15 @@ async function readEntry(fs: TsmFs, entry: string, req: TsmReportRequest): Promi
   } catch (err) {
     if (err instanceof AttesterError) throw err;
     throw tsmError(step, entry, err);
+  }
+}
+
+/** Whether `path` is there (any error, ENOENT or EACCES alike, counts as absent). */
+export async function pathExists(fs: TsmFs, path: string): Promise<boolean> {
+  try {
+    await fs.access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

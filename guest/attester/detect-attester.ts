@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Attester, AttesterTee } from './attester.js';
-import { NODE_TSM_FS, type TsmFs } from './configfs-tsm.js';
+import { NODE_TSM_FS, pathExists, type TsmFs } from './configfs-tsm.js';
 import { createSampleAttester, type SampleAttesterOptions } from './sample-attester.js';
 import { SNP_GUEST_DEVICE, createSnpAttester } from './snp-attester.js';
 import { TDX_GUEST_DEVICES, createTdxAttester } from './tdx-attester.js';
@@ -11,15 +11,6 @@ export interface DetectAttesterOptions {
   /** Force one TEE instead of detecting. */
   readonly tee?: AttesterTee | undefined;
   readonly sample?: SampleAttesterOptions | undefined;
-}
-
-async function exists(fs: TsmFs, path: string): Promise<boolean> {
-  try {
-    await fs.access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function cpuFlags(fs: TsmFs, root: string): Promise<Set<string>> {
@@ -35,9 +26,9 @@ async function cpuFlags(fs: TsmFs, root: string): Promise<Set<string>> {
 /** Which TEE this guest runs in, in upstream order: tdx, snp, then sample. */
 export async function detectTee(root = '/', fs: TsmFs = NODE_TSM_FS): Promise<AttesterTee> {
   const flags = await cpuFlags(fs, root);
-  for (const dev of TDX_GUEST_DEVICES) if (await exists(fs, join(root, dev))) return 'tdx';
+  for (const dev of TDX_GUEST_DEVICES) if (await pathExists(fs, join(root, dev))) return 'tdx';
   if (flags.has('tdx_guest')) return 'tdx';
-  if (await exists(fs, join(root, SNP_GUEST_DEVICE))) return 'snp';
+  if (await pathExists(fs, join(root, SNP_GUEST_DEVICE))) return 'snp';
   if (flags.has('sev_snp')) return 'snp';
   return 'sample';
 }

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { TeeError, parseSnpReport, snpReportToSevJson, SNP_REPORT_SIZE } from '#src/tee/index.js';
 import { checkReportData, type Attester, type EvidenceOptions } from './attester.js';
-import { NODE_TSM_FS, hasConfigfsTsm, requestTsmReport, type TsmFs } from './configfs-tsm.js';
+import {
+  NODE_TSM_FS,
+  pathExists,
+  hasConfigfsTsm,
+  requestTsmReport,
+  type TsmFs,
+} from './configfs-tsm.js';
 import { AttesterError } from './errors.js';
 import { requestSnpReportIoctl } from './sev-guest-ioctl.js';
 import { parseSnpCertTable } from './snp-cert-table.js';
@@ -60,7 +66,7 @@ export function createSnpAttester(options: SnpAttesterOptions = {}): Attester {
         fs,
       );
       r = { raw: t.outblob, auxblob: t.auxblob, via: 'configfs-tsm' };
-    } else if (await exists(fs, devPath)) {
+    } else if (await pathExists(fs, devPath)) {
       const d = await requestSnpReportIoctl(device, devPath, {
         reportData: inblob,
         vmpl: options.vmpl,
@@ -116,13 +122,4 @@ function checkedReport(r: RawSnpReport): RawSnpReport {
     throw err;
   }
   return { ...r, raw };
-}
-
-async function exists(fs: TsmFs, path: string): Promise<boolean> {
-  try {
-    await fs.access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

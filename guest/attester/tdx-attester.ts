@@ -5,7 +5,13 @@ import { connectVsock, type VsockBinding } from '#src/protocol/transport/index.j
 import { TeeError, parseTdxQuote } from '#src/tee/index.js';
 import * as native from '#native/index.js';
 import { checkReportData, type Attester, type EvidenceOptions } from './attester.js';
-import { NODE_TSM_FS, hasConfigfsTsm, requestTsmReport, type TsmFs } from './configfs-tsm.js';
+import {
+  NODE_TSM_FS,
+  pathExists,
+  hasConfigfsTsm,
+  requestTsmReport,
+  type TsmFs,
+} from './configfs-tsm.js';
 import { AttesterError } from './errors.js';
 import { TDX_ATTEST_CONF, getQuoteFromQgs, parseTdxAttestPort } from './qgs-client.js';
 import { requestTdReport, tdReportMrConfigId, tdReportRtmr } from './tdx-guest-ioctl.js';
@@ -52,7 +58,8 @@ export function createTdxAttester(options: TdxAttesterOptions = {}): Attester {
   const fs = options.fs ?? NODE_TSM_FS;
   const device = options.device ?? NATIVE_TEE_DEVICE;
   const devicePath = async (): Promise<string> => {
-    for (const d of TDX_GUEST_DEVICES) if (await exists(fs, join(root, d))) return join(root, d);
+    for (const d of TDX_GUEST_DEVICES)
+      if (await pathExists(fs, join(root, d))) return join(root, d);
     throw new AttesterError(
       'unavailable',
       'ERR_ATTESTER_UNAVAILABLE',
@@ -105,7 +112,7 @@ export function createTdxAttester(options: TdxAttesterOptions = {}): Attester {
     runtimeMeasurementAlgorithm: 'sha384',
     extendRuntimeMeasurement: (pcr, digest, opts) => extendRtmr(fs, root, pcr, digest, opts),
     async getRuntimeMeasurement(pcr, opts = {}) {
-      if (await exists(fs, rtmrPath(root, pcrToRtmr(pcr)))) return readRtmr(fs, root, pcr);
+      if (await pathExists(fs, rtmrPath(root, pcrToRtmr(pcr)))) return readRtmr(fs, root, pcr);
       const report = await requestTdReport(
         device,
         await devicePath(),
@@ -162,15 +169,6 @@ async function qgsPort(root: string, fs: TsmFs): Promise<number> {
       `tdx quote unavailable: no configfs-tsm and ${path} names no QGS vsock port (port=4050)`,
     );
   return port;
-}
-
-async function exists(fs: TsmFs, path: string): Promise<boolean> {
-  try {
-    await fs.access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readOptional(
