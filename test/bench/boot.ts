@@ -326,23 +326,25 @@ async function part(
   }
 }
 
+/** The 1/5/15-minute load averages, two decimals each. */
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+/** Builds (or reuses) the product guest image and names its manifest. */
+async function productManifestPath(ctx: BenchContext): Promise<string> {
+  const product = await ensureGuestImage(ctx.projectRoot);
+  return join(ctx.projectRoot, '.cache', 'guest', product.inputsHash, 'manifest.json');
+}
+
 async function run(ctx: BenchContext): Promise<BenchResult> {
-  const load = (): string =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
-  const atStart = load();
+  const atStart = loadAverage();
   ctx.progress(`load average at start: ${atStart}`);
   const parts: BenchResult[] = [await part(ctx, 'bare boots', () => bareBoots(ctx))];
   ctx.progress('ensuring the product guest image');
-  const product = await ensureGuestImage(ctx.projectRoot);
-  const manifestPath = join(
-    ctx.projectRoot,
-    '.cache',
-    'guest',
-    product.inputsHash,
-    'manifest.json',
-  );
+  const manifestPath = await productManifestPath(ctx);
   parts.push(await part(ctx, 'shim Create', () => shimCreates(ctx, manifestPath)));
   parts.push(await part(ctx, 'CRI pod start', () => criPodStarts(ctx, manifestPath)));
   return {
@@ -350,7 +352,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     ratios: parts.flatMap((p) => p.ratios),
     notes: [
       ...parts.flatMap((p) => p.notes ?? []),
-      `load average at start ${atStart}, at the end ${load()} (2 shared cores: compare QEMU CPU time when wall time is noisy)`,
+      `load average at start ${atStart}, at the end ${loadAverage()} (2 shared cores: compare QEMU CPU time when wall time is noisy)`,
     ],
   };
 }
@@ -363,18 +365,9 @@ export const bootBenchmark: Benchmark = {
 
 /** Part 2 of `boot` alone (`npm run bench -- boot-agent`): quicker A/B runs of guest start-up work. */
 async function runAgentOnly(ctx: BenchContext): Promise<BenchResult> {
-  const atStart = loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
+  const atStart = loadAverage();
   ctx.progress(`load average at start: ${atStart}`);
-  const product = await ensureGuestImage(ctx.projectRoot);
-  const manifestPath = join(
-    ctx.projectRoot,
-    '.cache',
-    'guest',
-    product.inputsHash,
-    'manifest.json',
-  );
+  const manifestPath = await productManifestPath(ctx);
   const r = await shimCreates(ctx, manifestPath);
   return { ...r, notes: [...(r.notes ?? []), `load average at start ${atStart}`] };
 }
